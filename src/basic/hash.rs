@@ -1,0 +1,192 @@
+//! Stored password hashes: PHC `$pbkdf2-sha256$` (ring) and bcrypt
+//! `$2b$`/`$2y$` (the `bcrypt` crate's core function, called on pre-parsed
+//! salt and cost so a verification allocates nothing).
+
+use crate::b64;
+use core::num::NonZeroU32;
+
+/// PBKDF2 iteration counts below this are refused at load time
+/// (RFC 8018 §4.2's floor; OWASP asks for 600,000 with SHA-256).
+pub const MIN_PBKDF2_ITERATIONS: u32 = 1000;
+/// What `warden hash-password` uses (OWASP 2023 for PBKDF2-HMAC-SHA256).
+pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
+/// bcrypt costs below this are refused at load time.
+pub const MIN_BCRYPT_COST: u32 = 4;
+
+/// A parsed password hash.
+#[derive(Clone, Debug)]
+pub enum PasswordHash {
+    Pbkdf2 { iterations: NonZeroU32, salt: Box<[u8]>, hash: Box<[u8]> },
+    Bcrypt { cost: u32, salt: [u8; 16], hash: [u8; 23] },
+}
+
+impl PasswordHash {
+    /// Parse a PHC PBKDF2-SHA256 string or a bcrypt hash.
+    pub fn parse(s: &str) -> Result<PasswordHash, String> {
+        if let Some(rest) = s.strip_prefix("$pbkdf2-sha256$") {
+            return parse_pbkdf2(rest);
+        }
+        if s.starts_with("$2b$") || s.starts_with("$2y$") {
+            return parse_bcrypt(s);
+        }
+        Err(refusal(s))
+    }
+
+    /// Does `password` match? Constant time in the password and hash.
+    pub fn verify(&self, password: &[u8]) -> bool {
+        match self {
+            PasswordHash::Pbkdf2 { iterations, salt, hash } => {
+                ring::pbkdf2::verify(ring::pbkdf2::PBKDF2_HMAC_SHA256, *iterations, salt, password, hash).is_ok()
+            }
+            PasswordHash::Bcrypt { cost, salt, hash } => {
+                // bcrypt hashes the password with a terminating NUL and looks
+                // at 72 bytes at most (as OpenBSD and htpasswd do).
+                let mut buf = [0u8; 73];
+                let n = password.len().min(72);
+                buf[..n].copy_from_slice(&password[..n]);
+                let input = &buf[..(n + 1).min(72)];
+                let out = bcrypt::bcrypt(*cost, *salt, input);
+                crate::ct::eq(&out[..23], hash)
+            }
+        }
+    }
+
+    /// A hash of the same scheme and cost that no password matches in
+    /// practice: verified against for unknown users so that they cost as
+    /// much as known ones.
+    pub fn decoy(&self) -> PasswordHash {
+        match self {
+            PasswordHash::Pbkdf2 { iterations, hash, .. } => PasswordHash::Pbkdf2 {
+                iterations: *iterations,
+                salt: vec![0x5a; 16].into(),
+                hash: vec![0xa5; hash.len()].into(),
+            },
+            PasswordHash::Bcrypt { cost, .. } => PasswordHash::Bcrypt { cost: *cost, salt: [0x5a; 16], hash: [0xa5; 23] },
+        }
+    }
+}
+
+/// Why a hash format is refused (SPEC §1: plain, crypt, MD5/apr1, `{SHA}`).
+fn refusal(s: &str) -> String {
+    let what = if s.starts_with("$apr1$") {
+        "an Apache MD5 ($apr1$) hash"
+    } else if s.starts_with("$1$") {
+        "an MD5-crypt ($1$) hash"
+    } else if s.starts_with("{SHA}") {
+        "an unsalted SHA-1 ({SHA}) hash"
+    } else if s.starts_with("$2a$") || s.starts_with("$2x$") {
+        "a bcrypt $2a$/$2x$ hash (use $2b$ or $2y$)"
+    } else if s.starts_with("$5$") || s.starts_with("$6$") {
+        "a SHA-crypt hash"
+    } else if s.len() == 13 && !s.starts_with('$') {
+        "a DES crypt hash"
+    } else {
+        "plain text or an unknown hash format"
+    };
+    format!("{what} is refused; use PBKDF2 (`warden hash-password`) or bcrypt $2y$/$2b$")
+}
+
+fn parse_pbkdf2(rest: &str) -> Result<PasswordHash, String> {
+    let bad = || "malformed $pbkdf2-sha256$ hash: expected $pbkdf2-sha256$i=N$<salt>$<hash>".to_string();
+    let mut parts = rest.split('$');
+    let (Some(params), Some(salt), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let iterations: u32 = params.strip_prefix("i=").and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+    if iterations < MIN_PBKDF2_ITERATIONS {
+        return Err(format!("PBKDF2 with {iterations} iterations is too weak (at least {MIN_PBKDF2_ITERATIONS})"));
+    }
+    let salt = b64::decode_vec(&b64::STD_NOPAD, salt).ok_or_else(bad)?;
+    let hash = b64::decode_vec(&b64::STD_NOPAD, hash).ok_or_else(bad)?;
+    if salt.len() < 8 || hash.len() < 16 {
+        return Err("PBKDF2 salt must be at least 8 bytes and the hash at least 16".into());
+    }
+    Ok(PasswordHash::Pbkdf2 {
+        iterations: NonZeroU32::new(iterations).ok_or_else(bad)?,
+        salt: salt.into(),
+        hash: hash.into(),
+    })
+}
+
+fn parse_bcrypt(s: &str) -> Result<PasswordHash, String> {
+    let bad = || "malformed bcrypt hash: expected $2y$NN$<53 characters>".to_string();
+    if s.len() != 60 || s.as_bytes()[6] != b'$' {
+        return Err(bad());
+    }
+    let cost: u32 = s[4..6].parse().map_err(|_| bad())?;
+    if !(MIN_BCRYPT_COST..=31).contains(&cost) {
+        return Err(format!("bcrypt cost {cost} is out of range ({MIN_BCRYPT_COST}..=31)"));
+    }
+    let salt = b64::decode_vec(&b64::BCRYPT, &s[7..29]).ok_or_else(bad)?;
+    let hash = b64::decode_vec(&b64::BCRYPT, &s[29..]).ok_or_else(bad)?;
+    Ok(PasswordHash::Bcrypt {
+        cost,
+        salt: salt.try_into().map_err(|_| bad())?,
+        hash: hash.try_into().map_err(|_| bad())?,
+    })
+}
+
+/// A new PHC PBKDF2-SHA256 hash of `password` (random 16-byte salt).
+pub fn hash_password(password: &[u8], iterations: u32) -> Result<String, String> {
+    use ring::rand::SecureRandom;
+    let it = NonZeroU32::new(iterations.max(MIN_PBKDF2_ITERATIONS)).expect("non-zero");
+    let mut salt = [0u8; 16];
+    ring::rand::SystemRandom::new().fill(&mut salt).map_err(|_| "the system random generator failed")?;
+    let mut out = [0u8; 32];
+    ring::pbkdf2::derive(ring::pbkdf2::PBKDF2_HMAC_SHA256, it, &salt, password, &mut out);
+    Ok(format!(
+        "$pbkdf2-sha256$i={}${}${}",
+        it,
+        b64::encode(&b64::STD_NOPAD, &salt),
+        b64::encode(&b64::STD_NOPAD, &out)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pbkdf2_round_trip() {
+        let h = hash_password(b"s3cret", 1000).unwrap();
+        assert!(h.starts_with("$pbkdf2-sha256$i=1000$"));
+        let p = PasswordHash::parse(&h).unwrap();
+        assert!(p.verify(b"s3cret"));
+        assert!(!p.verify(b"s3cret "));
+        assert!(!p.decoy().verify(b"s3cret"));
+    }
+
+    #[test]
+    fn bcrypt_matches_reference() {
+        // Generated by the bcrypt crate's own hasher (and so htpasswd -B).
+        let h = bcrypt::hash_with_salt(b"hunter2", 4, [7u8; 16]).unwrap().format_for_version(bcrypt::Version::TwoY);
+        let p = PasswordHash::parse(&h).unwrap();
+        assert!(p.verify(b"hunter2"));
+        assert!(!p.verify(b"hunter3"));
+        assert!(!p.verify(b""));
+        let long = [b'x'; 100];
+        let hl = bcrypt::hash_with_salt(&long[..], 4, [9u8; 16]).unwrap().format_for_version(bcrypt::Version::TwoB);
+        let pl = PasswordHash::parse(&hl).unwrap();
+        assert!(pl.verify(&long[..80]), "bcrypt looks at 72 bytes");
+        assert!(!pl.verify(&long[..71]));
+    }
+
+    #[test]
+    fn weak_formats_refused() {
+        for (h, what) in [
+            ("$apr1$abc$def", "apr1"),
+            ("{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "SHA"),
+            ("$1$salt$hash", "MD5"),
+            ("rUa4hMGE2g6R.", "DES"),
+            ("plain", "plain"),
+            ("$2a$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "2a"),
+            ("$pbkdf2-sha256$i=10$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "weak"),
+            ("$pbkdf2-sha256$600000$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "malformed"),
+            ("$2y$03$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "cost"),
+            ("$2y$10$short", "malformed"),
+        ] {
+            let e = PasswordHash::parse(h).unwrap_err();
+            assert!(e.contains(what), "{h}: {e}");
+        }
+    }
+}

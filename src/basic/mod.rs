@@ -1,0 +1,242 @@
+//! HTTP Basic credentials (RFC 7617): the user table, htpasswd files, and the
+//! verified-credential cache that makes the slow hash a once-per-TTL cost.
+
+mod hash;
+
+pub use hash::{hash_password, PasswordHash, DEFAULT_PBKDF2_ITERATIONS};
+
+use dashmap::DashMap;
+use ring::hmac;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::apikey::DigestHasher;
+
+/// One user and its stored hash.
+#[derive(Debug)]
+pub struct User {
+    pub name: Box<str>,
+    pub hash: PasswordHash,
+    /// SHA-256 of the name and the stored hash text: a cache entry made for
+    /// one version of a user's entry is never honoured for another.
+    pub fingerprint: [u8; 32],
+}
+
+impl User {
+    pub fn new(name: &str, stored: &str) -> Result<User, String> {
+        let hash = PasswordHash::parse(stored)?;
+        let mut c = ring::digest::Context::new(&ring::digest::SHA256);
+        c.update(&(name.len() as u64).to_be_bytes());
+        c.update(name.as_bytes());
+        c.update(stored.as_bytes());
+        let mut fingerprint = [0u8; 32];
+        fingerprint.copy_from_slice(c.finish().as_ref());
+        Ok(User { name: name.into(), hash, fingerprint })
+    }
+}
+
+/// The Basic users of one snapshot.
+#[derive(Debug, Default)]
+pub struct Users {
+    by_name: HashMap<Box<str>, User>,
+    /// Verified against for unknown names, with the first user's scheme and
+    /// cost, so an unknown name costs what a wrong password does.
+    decoy: Option<PasswordHash>,
+    pub max_failures_per_min: Option<u32>,
+}
+
+impl Users {
+    /// Build the table; `users` in config order (inline users, then the
+    /// htpasswd file). A name given twice is refused.
+    pub fn new(users: Vec<(String, User)>, max_failures_per_min: Option<u32>) -> Result<Users, String> {
+        let mut by_name = HashMap::with_capacity(users.len());
+        let mut decoy = None;
+        for (at, u) in users {
+            if decoy.is_none() {
+                decoy = Some(u.hash.decoy());
+            }
+            if by_name.contains_key(&u.name) {
+                return Err(format!("{at}: user {:?} is defined twice", u.name));
+            }
+            by_name.insert(u.name.clone(), u);
+        }
+        Ok(Users { by_name, decoy, max_failures_per_min })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<&User> {
+        let name = core::str::from_utf8(name).ok()?;
+        self.by_name.get(name)
+    }
+
+    /// Spend the cost of a password check on a name that does not exist.
+    pub fn burn_decoy(&self, password: &[u8]) {
+        if let Some(d) = &self.decoy {
+            let _ = core::hint::black_box(d.verify(password));
+        }
+    }
+}
+
+/// Parse an htpasswd file: `user:hash` lines, `#` comments and blank lines.
+/// Lines with refused formats fail with their line number.
+pub fn parse_htpasswd(text: &str, file: &str) -> Result<Vec<(String, User)>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let at = format!("{file}:{}", i + 1);
+        let (user, stored) = line.split_once(':').ok_or_else(|| format!("{at}: expected user:hash"))?;
+        if user.is_empty() {
+            return Err(format!("{at}: empty user name"));
+        }
+        let u = User::new(user, stored).map_err(|e| format!("{at}: user {user:?}: {e}"))?;
+        out.push((at, u));
+    }
+    Ok(out)
+}
+
+/// The verified-credential cache: remembers, for `ttl_s`, that a (user,
+/// password) pair checked out, under a keyed MAC of the pair (the key is
+/// random per process, so the cache holds nothing an attacker could use
+/// offline), together with the fingerprint of the user entry it was checked
+/// against.
+pub struct CredCache {
+    key: hmac::Key,
+    map: DashMap<[u8; 32], Entry, BuildHasherDefault<DigestHasher>>,
+    cap: usize,
+    ttl_s: f64,
+}
+
+struct Entry {
+    fingerprint: [u8; 32],
+    expires: f64,
+}
+
+impl CredCache {
+    pub fn new(cap: usize, ttl_s: f64) -> CredCache {
+        use ring::rand::SecureRandom;
+        let mut k = [0u8; 32];
+        // If the system RNG fails, fall back to a disabled cache rather than
+        // a predictable key.
+        let ok = ring::rand::SystemRandom::new().fill(&mut k).is_ok();
+        CredCache {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &k),
+            map: DashMap::with_hasher(Default::default()),
+            cap: if ok { cap } else { 0 },
+            ttl_s,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.cap > 0 && self.ttl_s > 0.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The cache key of a (user, password) pair.
+    #[inline]
+    pub fn tag(&self, user: &[u8], password: &[u8]) -> [u8; 32] {
+        let mut c = hmac::Context::with_key(&self.key);
+        c.update(&(user.len() as u64).to_be_bytes());
+        c.update(user);
+        c.update(password);
+        let mut t = [0u8; 32];
+        t.copy_from_slice(c.sign().as_ref());
+        t
+    }
+
+    /// Was this pair verified against this version of the user's entry, and
+    /// not longer than the TTL ago?
+    #[inline]
+    pub fn hit(&self, tag: &[u8; 32], user: &User, now: f64) -> bool {
+        match self.map.get(tag) {
+            Some(e) => e.fingerprint == user.fingerprint && now < e.expires && now >= e.expires - self.ttl_s,
+            None => false,
+        }
+    }
+
+    pub fn insert(&self, tag: [u8; 32], user: &User, now: f64) {
+        if !self.enabled() {
+            return;
+        }
+        if self.map.len() >= self.cap {
+            self.map.retain(|_, e| now < e.expires);
+            if self.map.len() >= self.cap {
+                // Still full of live entries: start over rather than grow.
+                self.map.clear();
+            }
+        }
+        self.map.insert(tag, Entry { fingerprint: user.fingerprint, expires: now + self.ttl_s });
+    }
+
+    pub fn clear(&self) {
+        self.map.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str, pw: &str) -> User {
+        User::new(name, &hash_password(pw.as_bytes(), 1000).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn htpasswd_lines() {
+        let h = hash_password(b"pw", 1000).unwrap();
+        let text = format!("# comment\n\nalice:{h}\r\nbob:{h}\n");
+        let users = parse_htpasswd(&text, "u.htpasswd").unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].0, "u.htpasswd:3");
+        let e = parse_htpasswd(&format!("alice:{h}\nbob:$apr1$x$y\n"), "u.htpasswd").unwrap_err();
+        assert!(e.starts_with("u.htpasswd:2: user \"bob\""), "{e}");
+        assert!(parse_htpasswd("nocolon\n", "f").unwrap_err().contains("f:1"));
+        assert!(parse_htpasswd(":x\n", "f").is_err());
+    }
+
+    #[test]
+    fn users_table() {
+        let u = Users::new(vec![("a".into(), user("alice", "pw")), ("b".into(), user("bob", "pw"))], Some(3)).unwrap();
+        assert!(u.get(b"alice").is_some());
+        assert!(u.get(b"carol").is_none());
+        assert!(u.get(b"\xff").is_none());
+        u.burn_decoy(b"x");
+        assert!(Users::new(vec![("a".into(), user("alice", "1")), ("b".into(), user("alice", "2"))], None).is_err());
+    }
+
+    #[test]
+    fn cache_hits_only_same_entry_and_ttl() {
+        let c = CredCache::new(2, 10.0);
+        let a = user("alice", "pw");
+        let a2 = user("alice", "pw");
+        let t = c.tag(b"alice", b"pw");
+        assert_ne!(t, c.tag(b"alic", b"epw"), "name length is part of the tag");
+        assert!(!c.hit(&t, &a, 0.0));
+        c.insert(t, &a, 0.0);
+        assert!(c.hit(&t, &a, 9.9));
+        assert!(!c.hit(&t, &a, 10.0), "expired");
+        assert!(!c.hit(&t, &a, -1.0), "clock went back past the insert");
+        assert!(!c.hit(&t, &a2, 1.0), "the user's entry changed (new salt)");
+        c.insert(c.tag(b"x", b"1"), &a, 0.0);
+        c.insert(c.tag(b"y", b"1"), &a, 0.0);
+        assert!(c.len() <= 2);
+        assert!(!CredCache::new(0, 10.0).enabled());
+    }
+}

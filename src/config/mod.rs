@@ -1,0 +1,301 @@
+//! The config file (SPEC §1) → a complete, validated [`Snapshot`].
+//!
+//! Loading is all-or-nothing: every key file is read, every key parsed and
+//! every hash checked before a snapshot exists, so a verifier swaps in either
+//! the whole new config or nothing. Unknown keys anywhere are errors (a typo
+//! must never silently weaken a policy), and so are duplicate keys, which
+//! JSON parsers otherwise resolve silently. Every error names the file and
+//! the path of the offending member.
+
+mod read;
+
+use crate::apikey::{parse_hex32, ApiKeyEntry, ApiKeys};
+use crate::basic::{parse_htpasswd, User, Users};
+use crate::cache::DEFAULT_ENTRIES;
+use crate::jwt::policy::{normalize_typ, Policy, DEFAULT_MAX_TOKEN_BYTES};
+use crate::keys::{parse_jwk_set, KeySet};
+use crate::ratelimit::Rate;
+use crate::revocation::{Blocklist, Target};
+use read::{Obj, Res};
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest accepted `max_token_bytes`.
+pub const MAX_TOKEN_BYTES_LIMIT: usize = 1 << 20;
+/// Default verified-credential cache TTL for Basic.
+pub const DEFAULT_BASIC_TTL_S: f64 = 300.0;
+
+/// Why a config was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, when the config came from one.
+    pub file: Option<String>,
+    /// Where in it: a JSON path (`jwt.jwks.keys[1]`) or `line N column M`.
+    pub at: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}: ")?;
+        }
+        if self.at.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.at, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Cache sizes (the `cache` section, a warden extension of SPEC §1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CacheConfig {
+    /// Verified-token cache slots; 0 disables it.
+    pub tokens: usize,
+    /// Verified-credential (Basic) cache entries; 0 disables it.
+    pub basic_entries: usize,
+    pub basic_ttl_s: f64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { tokens: DEFAULT_ENTRIES, basic_entries: 4096, basic_ttl_s: DEFAULT_BASIC_TTL_S }
+    }
+}
+
+/// Everything one config says, validated and ready to verify with.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub keys: KeySet,
+    pub policy: Policy,
+    pub max_token_bytes: usize,
+    pub api_keys: Arc<ApiKeys>,
+    pub users: Arc<Users>,
+    pub revoked: Arc<Blocklist>,
+    pub cache: CacheConfig,
+    /// Where the config came from (for reload), if a file.
+    pub source: Option<PathBuf>,
+}
+
+impl Snapshot {
+    /// Load a config file.
+    pub fn from_file(path: &Path) -> Result<Snapshot, ConfigError> {
+        let file = Some(path.display().to_string());
+        let text = std::fs::read(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            at: String::new(),
+            message: format!("cannot read the config: {e}"),
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut s = Snapshot::from_json(&text, &dir).map_err(|mut e| {
+            e.file = file;
+            e
+        })?;
+        s.source = Some(path.to_path_buf());
+        Ok(s)
+    }
+
+    /// Load a config from JSON text; relative file names are resolved
+    /// against `base_dir`.
+    pub fn from_json(text: &[u8], base_dir: &Path) -> Result<Snapshot, ConfigError> {
+        let err = |at: String, message: String| ConfigError { file: None, at, message };
+        let v: Value = serde_json::from_slice(text)
+            .map_err(|e| err(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}")))?;
+        if let Some(dup) = read::find_duplicate(text) {
+            return Err(err(dup, "given twice".into()));
+        }
+        build(&v, base_dir).map_err(|(at, message)| err(at, message))
+    }
+
+    /// Replace the key set (for hosts that fetch keys themselves).
+    pub fn with_keys(&self, keys: KeySet) -> Snapshot {
+        Snapshot {
+            keys,
+            policy: self.policy.clone(),
+            max_token_bytes: self.max_token_bytes,
+            api_keys: self.api_keys.clone(),
+            users: self.users.clone(),
+            revoked: self.revoked.clone(),
+            cache: self.cache,
+            source: self.source.clone(),
+        }
+    }
+}
+
+fn build(v: &Value, dir: &Path) -> Res<Snapshot> {
+    let top = Obj::new(v, "")?;
+    top.only(&["jwt", "api_keys", "basic", "revoked", "cache"])?;
+    let mut s = Snapshot { max_token_bytes: DEFAULT_MAX_TOKEN_BYTES, ..Default::default() };
+    if let Some(j) = top.obj("jwt")? {
+        build_jwt(&j, dir, &mut s)?;
+    }
+    if let Some(a) = top.obj("api_keys")? {
+        s.api_keys = Arc::new(build_api_keys(&a)?);
+    }
+    if let Some(b) = top.obj("basic")? {
+        s.users = Arc::new(build_basic(&b, dir)?);
+    }
+    if let Some(r) = top.obj("revoked")? {
+        s.revoked = Arc::new(build_revoked(&r)?);
+    }
+    if let Some(c) = top.obj("cache")? {
+        c.only(&["tokens", "basic_entries", "basic_ttl_s"])?;
+        let d = CacheConfig::default();
+        s.cache = CacheConfig {
+            tokens: c.uint("tokens", 1 << 24)?.unwrap_or(d.tokens as u64) as usize,
+            basic_entries: c.uint("basic_entries", 1 << 24)?.unwrap_or(d.basic_entries as u64) as usize,
+            basic_ttl_s: c.num("basic_ttl_s", 0.0, 86400.0)?.unwrap_or(d.basic_ttl_s),
+        };
+    }
+    Ok(s)
+}
+
+fn build_jwt(j: &Obj<'_>, dir: &Path, s: &mut Snapshot) -> Res<()> {
+    j.only(&[
+        "jwks",
+        "jwks_file",
+        "issuer",
+        "audience",
+        "leeway_s",
+        "require",
+        "max_lifetime_s",
+        "typ",
+        "max_token_bytes",
+    ])?;
+    let mut keys = KeySet::default();
+    if let Some(set) = j.get("jwks") {
+        keys = parse_jwk_set(set, &j.path("jwks"))?;
+    }
+    if let Some(file) = j.str("jwks_file")? {
+        let at = j.path("jwks_file");
+        let path = dir.join(file);
+        let text = std::fs::read(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
+        let v: Value = serde_json::from_slice(&text).map_err(|e| {
+            (at.clone(), format!("{}: line {} column {}: not valid JSON: {e}", path.display(), e.line(), e.column()))
+        })?;
+        let from_file =
+            parse_jwk_set(&v, &path.display().to_string()).map_err(|(place, e)| (format!("{at} ({place})"), e))?;
+        keys = keys.union(from_file).map_err(|e| (at, e))?;
+    }
+    s.keys = keys;
+    let p = &mut s.policy;
+    p.issuers = j.strings_or_string("issuer")?.unwrap_or_default();
+    p.audiences = j.strings_or_string("audience")?.unwrap_or_default();
+    p.leeway_s = j.num("leeway_s", 0.0, 86400.0 * 365.0)?.unwrap_or(0.0);
+    if let Some(r) = j.strings_or_string("require")? {
+        p.require = r;
+    }
+    p.max_lifetime_s = j.num("max_lifetime_s", 0.0, f64::MAX)?;
+    p.typ = j.str("typ")?.map(normalize_typ);
+    if let Some(n) = j.uint("max_token_bytes", MAX_TOKEN_BYTES_LIMIT as u64)? {
+        if n == 0 {
+            return Err((j.path("max_token_bytes"), "must be at least 1".into()));
+        }
+        s.max_token_bytes = n as usize;
+    }
+    Ok(())
+}
+
+fn build_api_keys(a: &Obj<'_>) -> Res<ApiKeys> {
+    a.only(&["keys", "prefixes"])?;
+    let prefixes = a.strings("prefixes")?.unwrap_or_default();
+    for (i, p) in prefixes.iter().enumerate() {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err((format!("{}[{i}]", a.path("prefixes")), "a prefix is ASCII letters, digits and '_'".into()));
+        }
+    }
+    let mut entries = Vec::new();
+    for (i, k) in a.array("keys")?.map(|v| v.as_slice()).unwrap_or_default().iter().enumerate() {
+        let at = format!("{}[{i}]", a.path("keys"));
+        let o = Obj::new(k, &at)?;
+        o.only(&["id", "sha256", "owner", "scopes", "not_before", "not_after", "rate"])?;
+        let id = o.str("id")?.ok_or_else(|| (o.path("id"), "required".into()))?;
+        let sha = o.str("sha256")?.ok_or_else(|| (o.path("sha256"), "required".into()))?;
+        let digest = parse_hex32(sha)
+            .ok_or_else(|| (o.path("sha256"), "must be 64 lowercase hex digits (SHA-256 of the whole key)".into()))?;
+        let rate = match o.obj("rate")? {
+            None => None,
+            Some(r) => {
+                r.only(&["per_s", "burst"])?;
+                let per_s = r.num("per_s", 0.0, 1e9)?.ok_or_else(|| (r.path("per_s"), "required".into()))?;
+                if per_s <= 0.0 {
+                    return Err((r.path("per_s"), "must be greater than 0".into()));
+                }
+                let burst = r.uint("burst", u32::MAX as u64)?.ok_or_else(|| (r.path("burst"), "required".into()))?;
+                if burst == 0 {
+                    return Err((r.path("burst"), "must be at least 1".into()));
+                }
+                Some(Rate { per_s, burst: burst as u32 })
+            }
+        };
+        let not_before = o.num("not_before", f64::MIN, f64::MAX)?.unwrap_or(f64::NEG_INFINITY);
+        let not_after = o.num("not_after", f64::MIN, f64::MAX)?.unwrap_or(f64::INFINITY);
+        if not_after <= not_before {
+            return Err((at, "not_after must be after not_before".into()));
+        }
+        entries.push(ApiKeyEntry {
+            id: id.into(),
+            digest,
+            owner: o.str("owner")?.unwrap_or(id).into(),
+            scopes: o.strings("scopes")?.unwrap_or_default().into_iter().map(Into::into).collect(),
+            not_before,
+            not_after,
+            rate,
+        });
+    }
+    if !entries.is_empty() && prefixes.is_empty() {
+        return Err((a.path("prefixes"), "required when keys are configured (keys are matched by prefix)".into()));
+    }
+    ApiKeys::new(prefixes, entries).map_err(|e| (a.path("keys"), e))
+}
+
+fn build_basic(b: &Obj<'_>, dir: &Path) -> Res<Users> {
+    b.only(&["users", "htpasswd_file", "max_failures_per_min"])?;
+    let mut users = Vec::new();
+    for (i, u) in b.array("users")?.map(|v| v.as_slice()).unwrap_or_default().iter().enumerate() {
+        let at = format!("{}[{i}]", b.path("users"));
+        let o = Obj::new(u, &at)?;
+        o.only(&["user", "hash"])?;
+        let name = o.str("user")?.ok_or_else(|| (o.path("user"), "required".into()))?;
+        if name.is_empty() || name.contains(':') {
+            return Err((o.path("user"), "a user name is non-empty and has no ':' (RFC 7617)".into()));
+        }
+        let hash = o.str("hash")?.ok_or_else(|| (o.path("hash"), "required".into()))?;
+        let user = User::new(name, hash).map_err(|e| (o.path("hash"), e))?;
+        users.push((at, user));
+    }
+    if let Some(file) = b.str("htpasswd_file")? {
+        let path = dir.join(file);
+        let at = b.path("htpasswd_file");
+        let text = std::fs::read_to_string(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
+        users.extend(parse_htpasswd(&text, &path.display().to_string()).map_err(|e| (at, e))?);
+    }
+    let max = b.uint("max_failures_per_min", u32::MAX as u64)?;
+    if max == Some(0) {
+        return Err((b.path("max_failures_per_min"), "must be at least 1".into()));
+    }
+    Users::new(users, max.map(|m| m as u32)).map_err(|e| (b.path("users"), e))
+}
+
+fn build_revoked(r: &Obj<'_>) -> Res<Blocklist> {
+    r.only(&["jti", "sub_before", "api_key_ids"])?;
+    let mut b = Blocklist::default();
+    for j in r.strings("jti")?.unwrap_or_default() {
+        b = b.with(Target::Jti { jti: j, until: None }, f64::NEG_INFINITY);
+    }
+    if let Some(sb) = r.obj("sub_before")? {
+        for (sub, t) in sb.members() {
+            let before = t.as_f64().ok_or_else(|| (sb.path(sub), "must be a NumericDate (number)".into()))?;
+            b = b.with(Target::SubjectBefore { sub: sub.clone(), before }, f64::NEG_INFINITY);
+        }
+    }
+    for id in r.strings("api_key_ids")?.unwrap_or_default() {
+        b = b.with(Target::ApiKeyId(id), f64::NEG_INFINITY);
+    }
+    Ok(b)
+}

@@ -1,0 +1,568 @@
+//! A strict RFC 8259 scanner that works in place, for JWT headers and payloads.
+//!
+//! serde_json would build a `Value` (a heap allocation per member) for every
+//! token; this scanner validates the whole document, hands each top-level
+//! member to the caller as borrowed slices and never allocates. It is strict
+//! where SPEC §5 demands: UTF-8 only (no BOM), no comments, no trailing commas,
+//! no NaN, no unpaired surrogate escapes, no numbers beyond a double, and a
+//! bounded nesting depth so a hostile token cannot exhaust the stack.
+
+use core::cmp::Ordering;
+
+/// Deepest nesting accepted inside a header or payload. Real claims nest two
+/// or three levels; the bound keeps recursion shallow on hostile input.
+pub const MAX_DEPTH: usize = 64;
+
+/// The document is not strict JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+type R<T> = Result<T, Malformed>;
+
+/// A JSON string's contents between the quotes, still escaped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawStr<'a> {
+    pub raw: &'a [u8],
+    /// True when `raw` contains a backslash escape.
+    pub escaped: bool,
+}
+
+/// One JSON value, borrowed from the document. Containers are kept as their
+/// raw text (brackets included) and can be walked with [`array_items`].
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    Str(RawStr<'a>),
+    Num { text: &'a [u8], value: f64 },
+    Bool(bool),
+    Null,
+    Array(&'a [u8]),
+    Object(&'a [u8]),
+}
+
+impl<'a> Value<'a> {
+    /// The name of the value's JSON type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Num { .. } => "number",
+            Value::Bool(_) => "boolean",
+            Value::Null => "null",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+}
+
+impl<'a> RawStr<'a> {
+    /// Does the decoded string equal `lit`?
+    #[inline]
+    pub fn eq_bytes(&self, lit: &[u8]) -> bool {
+        if !self.escaped {
+            return self.raw == lit;
+        }
+        Decoded::new(self.raw).eq(lit.iter().copied())
+    }
+
+    /// Compare two strings by their decoded bytes.
+    pub fn cmp_decoded(&self, other: &RawStr<'_>) -> Ordering {
+        if !self.escaped && !other.escaped {
+            return self.raw.cmp(other.raw);
+        }
+        Decoded::new(self.raw).cmp(Decoded::new(other.raw))
+    }
+
+    /// The decoded bytes, one at a time.
+    pub fn decoded(&self) -> Decoded<'a> {
+        Decoded::new(self.raw)
+    }
+
+    /// Length of the decoded string in bytes.
+    pub fn decoded_len(&self) -> usize {
+        if self.escaped {
+            self.decoded().count()
+        } else {
+            self.raw.len()
+        }
+    }
+
+    /// Append the decoded string to `out` (which should have room: this is
+    /// used on reserved scratch buffers so the hot path does not allocate).
+    pub fn decode_into(&self, out: &mut Vec<u8>) {
+        if self.escaped {
+            out.extend(self.decoded());
+        } else {
+            out.extend_from_slice(self.raw);
+        }
+    }
+
+    /// The string as `&str` when it has no escapes (the document is UTF-8).
+    pub fn as_unescaped_str(&self) -> Option<&'a str> {
+        if self.escaped {
+            None
+        } else {
+            core::str::from_utf8(self.raw).ok()
+        }
+    }
+}
+
+/// Iterator over the decoded UTF-8 bytes of a validated JSON string body.
+#[derive(Clone)]
+pub struct Decoded<'a> {
+    raw: &'a [u8],
+    i: usize,
+    pending: [u8; 4],
+    plen: u8,
+    ppos: u8,
+}
+
+impl<'a> Decoded<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        Decoded { raw, i: 0, pending: [0; 4], plen: 0, ppos: 0 }
+    }
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    if b.len() < 4 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &c in &b[..4] {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = (v << 4) | d as u32;
+    }
+    Some(v)
+}
+
+impl<'a> Iterator for Decoded<'a> {
+    type Item = u8;
+
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        if self.ppos < self.plen {
+            let b = self.pending[self.ppos as usize];
+            self.ppos += 1;
+            return Some(b);
+        }
+        let c = *self.raw.get(self.i)?;
+        if c != b'\\' {
+            self.i += 1;
+            return Some(c);
+        }
+        // The body was validated, so escapes are well formed here.
+        let e = self.raw[self.i + 1];
+        self.i += 2;
+        let b = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            _ => {
+                let mut cp = hex4(&self.raw[self.i..]).unwrap_or(0xfffd);
+                self.i += 4;
+                if (0xD800..0xDC00).contains(&cp) {
+                    let lo = hex4(&self.raw[self.i + 2..]).unwrap_or(0xdc00);
+                    self.i += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+                let s = ch.encode_utf8(&mut self.pending);
+                self.plen = s.len() as u8;
+                self.ppos = 1;
+                return Some(self.pending[0]);
+            }
+        };
+        Some(b)
+    }
+}
+
+/// Parse `doc` as a JSON object and call `member` for each top-level member,
+/// in order. The whole document is validated, including nested values,
+/// before this returns `Ok`; `member` may be called for members of a document
+/// that later turns out malformed, so callers must not act on them until then.
+pub fn for_each_member<'a, F>(doc: &'a [u8], mut member: F) -> R<()>
+where
+    F: FnMut(RawStr<'a>, Value<'a>) -> R<()>,
+{
+    if core::str::from_utf8(doc).is_err() {
+        return Err(Malformed);
+    }
+    let mut s = Scanner { b: doc, i: 0 };
+    s.ws();
+    s.expect(b'{')?;
+    s.ws();
+    if s.peek() == Some(b'}') {
+        s.i += 1;
+    } else {
+        loop {
+            s.ws();
+            let name = s.string()?;
+            s.ws();
+            s.expect(b':')?;
+            s.ws();
+            let v = s.value(1)?;
+            member(name, v)?;
+            s.ws();
+            match s.bump() {
+                Some(b',') => continue,
+                Some(b'}') => break,
+                _ => return Err(Malformed),
+            }
+        }
+    }
+    s.ws();
+    if s.i != doc.len() {
+        return Err(Malformed);
+    }
+    Ok(())
+}
+
+/// Validate a complete JSON document of any type.
+pub fn validate(doc: &[u8]) -> R<Value<'_>> {
+    if core::str::from_utf8(doc).is_err() {
+        return Err(Malformed);
+    }
+    let mut s = Scanner { b: doc, i: 0 };
+    s.ws();
+    let v = s.value(0)?;
+    s.ws();
+    if s.i != doc.len() {
+        return Err(Malformed);
+    }
+    Ok(v)
+}
+
+/// Walk the items of an already validated array (`raw` includes brackets).
+pub fn array_items<'a>(raw: &'a [u8]) -> ArrayItems<'a> {
+    ArrayItems { s: Scanner { b: raw, i: 1 }, done: false }
+}
+
+pub struct ArrayItems<'a> {
+    s: Scanner<'a>,
+    done: bool,
+}
+
+impl<'a> Iterator for ArrayItems<'a> {
+    type Item = Value<'a>;
+    fn next(&mut self) -> Option<Value<'a>> {
+        if self.done {
+            return None;
+        }
+        self.s.ws();
+        if self.s.peek() == Some(b']') {
+            self.done = true;
+            return None;
+        }
+        let v = self.s.value(1).ok()?;
+        self.s.ws();
+        if self.s.bump() != Some(b',') {
+            self.done = true;
+        }
+        Some(v)
+    }
+}
+
+/// Find the top-level member `name` of an already validated object.
+pub fn object_get<'a>(raw: &'a [u8], name: &[u8]) -> Option<Value<'a>> {
+    let mut found = None;
+    let _ = for_each_member(raw, |k, v| {
+        if found.is_none() && k.eq_bytes(name) {
+            found = Some(v);
+        }
+        Ok(())
+    });
+    found
+}
+
+#[derive(Clone)]
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn bump(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> R<()> {
+        if self.bump() == Some(c) {
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// At a `"`: scan the string, validate its escapes, return its body.
+    fn string(&mut self) -> R<RawStr<'a>> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let c = self.bump().ok_or(Malformed)?;
+            match c {
+                b'"' => break,
+                0..=0x1f => return Err(Malformed),
+                b'\\' => {
+                    escaped = true;
+                    match self.bump().ok_or(Malformed)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            let cp = hex4(&self.b[self.i..]).ok_or(Malformed)?;
+                            self.i += 4;
+                            if (0xD800..0xDC00).contains(&cp) {
+                                // A high surrogate must be followed by a low one.
+                                let rest = &self.b[self.i..];
+                                if rest.len() < 6 || rest[0] != b'\\' || rest[1] != b'u' {
+                                    return Err(Malformed);
+                                }
+                                let lo = hex4(&rest[2..]).ok_or(Malformed)?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(Malformed);
+                                }
+                                self.i += 6;
+                            } else if (0xDC00..0xE000).contains(&cp) {
+                                return Err(Malformed);
+                            }
+                        }
+                        _ => return Err(Malformed),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(RawStr { raw: &self.b[start..self.i - 1], escaped })
+    }
+
+    fn digits(&mut self) -> usize {
+        let s = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - s
+    }
+
+    fn number(&mut self) -> R<Value<'a>> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Malformed),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(Malformed);
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Malformed);
+            }
+        }
+        let text = &self.b[start..self.i];
+        // The grammar above is ASCII, so this cannot fail; the parse is
+        // correctly rounded (core's float parser) and overflows to infinity.
+        let s = core::str::from_utf8(text).map_err(|_| Malformed)?;
+        let value: f64 = s.parse().map_err(|_| Malformed)?;
+        if !value.is_finite() {
+            return Err(Malformed);
+        }
+        Ok(Value::Num { text, value })
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> R<()> {
+        if self.b[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> R<Value<'a>> {
+        match self.peek().ok_or(Malformed)? {
+            b'"' => Ok(Value::Str(self.string()?)),
+            b'-' | b'0'..=b'9' => self.number(),
+            b't' => self.literal(b"true").map(|_| Value::Bool(true)),
+            b'f' => self.literal(b"false").map(|_| Value::Bool(false)),
+            b'n' => self.literal(b"null").map(|_| Value::Null),
+            b'[' => {
+                let start = self.i;
+                self.array(depth + 1)?;
+                Ok(Value::Array(&self.b[start..self.i]))
+            }
+            b'{' => {
+                let start = self.i;
+                self.object(depth + 1)?;
+                Ok(Value::Object(&self.b[start..self.i]))
+            }
+            _ => Err(Malformed),
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> R<()> {
+        if depth > MAX_DEPTH {
+            return Err(Malformed);
+        }
+        self.expect(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            self.value(depth)?;
+            self.ws();
+            match self.bump() {
+                Some(b',') => continue,
+                Some(b']') => return Ok(()),
+                _ => return Err(Malformed),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> R<()> {
+        if depth > MAX_DEPTH {
+            return Err(Malformed);
+        }
+        self.expect(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            self.string()?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            self.value(depth)?;
+            self.ws();
+            match self.bump() {
+                Some(b',') => continue,
+                Some(b'}') => return Ok(()),
+                _ => return Err(Malformed),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(doc: &str) -> R<Vec<(Vec<u8>, &'static str)>> {
+        let mut out = Vec::new();
+        for_each_member(doc.as_bytes(), |k, v| {
+            out.push((k.decoded().collect(), v.type_name()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn accepts_strict_json() {
+        let m = members(r#" {"a":1,"b":"x","c":[1,{"d":null}],"e":true,"f":false,"g":-0.5e+3} "#).unwrap();
+        assert_eq!(m.len(), 6);
+        assert_eq!(m[2], (b"c".to_vec(), "array"));
+        assert!(members("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_what_rfc8259_rejects() {
+        for bad in [
+            "", "[]", "1", "\u{feff}{}", "{} x", "{,}", r#"{"a":1,}"#, r#"{"a" 1}"#, r#"{'a':1}"#,
+            r#"{"a":NaN}"#, r#"{"a":01}"#, r#"{"a":1.}"#, r#"{"a":.5}"#, r#"{"a":1e}"#, r#"{"a":+1}"#,
+            r#"{"a":1e400}"#, r#"{"a":-1e400}"#, r#"{"a":"\ud800"}"#, r#"{"a":"\udc00"}"#,
+            r#"{"a":"\ud800\u0041"}"#, r#"{"a":"\x"}"#, "{\"a\":\"\u{1}\"}", r#"{"a":tru}"#,
+            r#"{/*c*/"a":1}"#, r#"{"a":[1,]}"#, r#"{"a":"\u12"}"#,
+        ] {
+            assert!(members(bad).is_err(), "accepted {bad:?}");
+        }
+        assert!(for_each_member(b"{\"a\":\"\xff\"}", |_, _| Ok(())).is_err());
+        let big = format!("{{\"a\":{}}}", "9".repeat(310));
+        assert!(members(&big).is_err());
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(members(&ok).is_ok());
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(members(&deep).is_err());
+        let very = format!("{{\"a\":{}", "[".repeat(1_000_000));
+        assert!(members(&very).is_err());
+    }
+
+    #[test]
+    fn decodes_escapes_and_surrogates() {
+        let m = members(r#"{"\u0048S\/\n\ud83d\ude00\u00e9":0}"#).unwrap();
+        assert_eq!(m[0].0, "HS/\n😀é".as_bytes());
+        let mut v = Vec::new();
+        for_each_member(br#"{"k":"a\"b"}"#, |_, val| {
+            if let Value::Str(s) = val {
+                assert!(s.eq_bytes(b"a\"b"));
+                assert_eq!(s.decoded_len(), 3);
+                s.decode_into(&mut v);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(v, b"a\"b");
+    }
+
+    #[test]
+    fn compares_decoded() {
+        let a = RawStr { raw: br"\u0061b", escaped: true };
+        let b = RawStr { raw: b"ab", escaped: false };
+        let c = RawStr { raw: b"ac", escaped: false };
+        assert_eq!(a.cmp_decoded(&b), Ordering::Equal);
+        assert_eq!(a.cmp_decoded(&c), Ordering::Less);
+    }
+
+    #[test]
+    fn walks_arrays_and_objects() {
+        let items: Vec<_> = array_items(br#"[ "a" , 2 ,[3]]"#).map(|v| v.type_name()).collect();
+        assert_eq!(items, ["string", "number", "array"]);
+        assert_eq!(array_items(b"[ ]").count(), 0);
+        let v = object_get(br#"{"x":{"y":1},"z":"q"}"#, b"z").unwrap();
+        assert!(matches!(v, Value::Str(s) if s.raw == b"q"));
+        assert!(object_get(br#"{"x":1}"#, b"nope").is_none());
+    }
+}

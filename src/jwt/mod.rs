@@ -1,0 +1,160 @@
+//! JWT verification (RFC 7515 compact JWS, RFC 7519 claims), in SPEC §3
+//! order: size, parsing, algorithm, key, `typ`, `crit`, signature, claims,
+//! revocation. Claim values are looked at only after the signature verifies.
+
+pub mod policy;
+pub mod token;
+
+use crate::config::Snapshot;
+use crate::keys::{Alg, Key, Selection};
+use crate::runtime::Runtime;
+use crate::scratch::{Scratch, Span};
+use crate::stats::Counter;
+use crate::verdict::{Code, Kind};
+use crate::verified::Verified;
+use token::Parsed;
+
+/// Decode the header's `alg` (a JSON string) and find it among the supported
+/// algorithms. `none`, in any spelling, is simply not among them.
+#[inline]
+fn header_alg(p: &Parsed<'_, '_>) -> Option<Alg> {
+    let raw = p.header.alg?;
+    if !raw.escaped {
+        return Alg::from_name(raw.raw);
+    }
+    let mut buf = [0u8; 8];
+    let mut n = 0;
+    for b in raw.decoded() {
+        *buf.get_mut(n)? = b;
+        n += 1;
+    }
+    Alg::from_name(&buf[..n])
+}
+
+/// Verify a compact JWS `token` against `snap` at `now`.
+pub(crate) fn verify<'s>(
+    snap: &Snapshot,
+    rt: &Runtime,
+    token: &[u8],
+    now: f64,
+    scratch: &'s mut Scratch,
+) -> Result<Verified<'s>, Code> {
+    if token.len() > snap.max_token_bytes {
+        return Err(Code::TooLarge);
+    }
+    scratch.clear();
+    scratch.reserve(token.len());
+    let Scratch { dec, out, scopes, names } = scratch;
+    let p = token::parse(token, dec, names).map_err(|_| Code::Malformed)?;
+
+    let alg = header_alg(&p).ok_or(Code::UnsupportedAlg)?;
+    let kid = p.header.kid;
+    let kid_eq = |k: &str| kid.is_some_and(|h| h.eq_bytes(k.as_bytes()));
+    let selection = snap.keys.select(alg, kid.is_some().then_some(&kid_eq as &dyn Fn(&str) -> bool));
+    let candidates = match selection {
+        Selection::UnsupportedAlg => return Err(Code::UnsupportedAlg),
+        Selection::UnknownKey => return Err(Code::UnknownKey),
+        Selection::Keys(c) => c,
+    };
+    if let Some(want) = &snap.policy.typ {
+        match p.header.typ {
+            Some(t) if policy::typ_matches(&t, want) => {}
+            _ => return Err(Code::BadType),
+        }
+    }
+    if p.header.crit {
+        return Err(Code::CritUnsupported);
+    }
+
+    let key = verify_signature(rt, alg, candidates, token, &p).ok_or(Code::BadSignature)?;
+
+    snap.policy.check(&p, now)?;
+
+    // Revocation, after everything else has passed (SPEC §3).
+    let c = &p.claims;
+    let subject = c.sub.map(|s| Span::push_json(out, &s));
+    let blocklists = [&*snap.revoked, &**rt.revoked.load()];
+    if let Some(jti) = c.jti {
+        if blocklists.iter().any(|b| !b.is_empty()) {
+            let span = Span::push_json(out, &jti);
+            let jti = core::str::from_utf8(span.get(out)).unwrap_or("");
+            if blocklists.iter().any(|b| b.jti_revoked(jti)) {
+                return Err(Code::Revoked);
+            }
+        }
+    }
+    if let Some(sub) = subject {
+        let sub = core::str::from_utf8(sub.get(out)).unwrap_or("");
+        let iat = c.iat.map(|d| d.value);
+        if blocklists.iter().any(|b| b.subject_revoked(sub, iat)) {
+            return Err(Code::Revoked);
+        }
+    }
+
+    // The result: strings the host asked for, unescaped into `out`.
+    let kid = match kid {
+        Some(k) => Some(Span::push_json(out, &k)),
+        None => key.kid().map(|k| Span::push(out, k.as_bytes())),
+    };
+    if let Some(scope) = c.scope {
+        let whole = Span::push_json(out, &scope);
+        let mut start = whole.start;
+        for part in whole.get(out).split(|&b| b == b' ') {
+            if !part.is_empty() {
+                scopes.push(Span { start, len: part.len() as u32 });
+            }
+            start += part.len() as u32 + 1;
+        }
+    } else if let Some(raw) = c.scp {
+        for item in crate::json::array_items(raw) {
+            if let crate::json::Value::Str(s) = item {
+                scopes.push(Span::push_json(out, &s));
+            }
+        }
+    }
+    let exp_text = c.exp.map(|d| Span::push(out, d.text));
+    Ok(Verified {
+        kind: Kind::Jwt,
+        out: &out[..],
+        payload: p.payload,
+        subject,
+        kid,
+        key_id: None,
+        scopes: &scopes[..],
+        exp: c.exp.map(|d| d.value),
+        exp_text,
+    })
+}
+
+/// Find the candidate key whose signature verifies, consulting the
+/// verified-token cache for the expensive algorithms.
+#[inline]
+fn verify_signature<'k>(
+    rt: &Runtime,
+    alg: Alg,
+    candidates: crate::keys::Candidates<'k>,
+    token: &[u8],
+    p: &Parsed<'_, '_>,
+) -> Option<&'k Key> {
+    let cache = if alg.is_asymmetric() { Some(rt.token_cache()) } else { None };
+    if let Some(cache) = cache.as_deref().filter(|c| c.enabled()) {
+        if let Some(fp) = cache.get(token) {
+            // The entry counts only while the key that verified this exact
+            // token is still a candidate for it.
+            if let Some((_, k)) = candidates.clone().find(|(_, k)| k.fingerprint() == &fp) {
+                rt.stats.bump(Counter::TokenCacheHit);
+                return Some(k);
+            }
+        }
+        rt.stats.bump(Counter::TokenCacheMiss);
+    }
+    for (_, k) in candidates {
+        if k.verify(p.signing_input, p.signature) {
+            if let Some(cache) = cache.as_deref() {
+                cache.put(token, k.fingerprint());
+            }
+            return Some(k);
+        }
+    }
+    None
+}

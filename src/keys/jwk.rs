@@ -1,0 +1,271 @@
+//! One RFC 7517 JWK → one pinned [`Key`], with every load-time refusal of
+//! SPEC §1 and §5.
+
+use super::{Alg, Family, Key, Material};
+use crate::b64;
+use ring::agreement;
+use ring::digest;
+use serde_json::{Map, Value};
+
+/// Members of a JWK that warden reads or knowingly ignores (RFC 7517 §4,
+/// RFC 7518 §6). Others are ignored too, as RFC 7517 §4 requires, except the
+/// private-key members below, which are refused: a verifier never needs them
+/// and their presence means a private key was pasted where a public one goes.
+const PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
+
+fn str_member<'a>(o: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
+    match o.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(format!("\"{name}\" must be a string, not {}", json_type(v))),
+    }
+}
+
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn b64_member(o: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
+    let s = str_member(o, name)?.ok_or_else(|| format!("missing \"{name}\""))?;
+    b64::decode_vec(&b64::URL, s).ok_or_else(|| format!("\"{name}\" is not base64url without padding"))
+}
+
+/// Parse one JWK.
+pub fn parse_jwk(v: &Value) -> Result<Key, String> {
+    let o = v.as_object().ok_or("a JWK must be a JSON object")?;
+    for p in PRIVATE_MEMBERS {
+        if o.contains_key(p) && o.get("kty").and_then(|k| k.as_str()) != Some("oct") {
+            return Err(format!("holds private key material (\"{p}\"); configure the public key only"));
+        }
+    }
+    let kty = str_member(o, "kty")?.ok_or("missing \"kty\"")?;
+    let alg_name = str_member(o, "alg")?.ok_or("missing \"alg\": every key must be pinned to one algorithm")?;
+    let alg = Alg::from_name(alg_name.as_bytes()).ok_or_else(|| {
+        format!(
+            "unsupported \"alg\" {alg_name:?} (supported: {})",
+            Alg::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(" ")
+        )
+    })?;
+    let kid = str_member(o, "kid")?.map(Box::<str>::from);
+
+    let mut usable = true;
+    if let Some(u) = str_member(o, "use")? {
+        usable &= u == "sig";
+    }
+    match o.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops)) => {
+            let mut verify = false;
+            for op in ops {
+                match op.as_str() {
+                    Some(s) => verify |= s == "verify",
+                    None => return Err("\"key_ops\" must be an array of strings".into()),
+                }
+            }
+            usable &= verify;
+        }
+        Some(other) => return Err(format!("\"key_ops\" must be an array of strings, not {}", json_type(other))),
+    }
+
+    let want_kty = match alg.family() {
+        Family::Hmac => "oct",
+        Family::Rsa => "RSA",
+        Family::Ec => "EC",
+        Family::Okp => "OKP",
+    };
+    if kty != want_kty {
+        return Err(format!("\"alg\" {alg} needs \"kty\" {want_kty:?}, but the key has {kty:?}"));
+    }
+
+    let mut bits = 0;
+    let mut fp = digest::Context::new(&digest::SHA256);
+    fp.update(alg.name().as_bytes());
+    fp.update(&[0]);
+    if let Some(k) = &kid {
+        fp.update(&[1]);
+        fp.update(k.as_bytes());
+    }
+    fp.update(&[0]);
+
+    let material = match alg.family() {
+        Family::Hmac => {
+            let k = b64_member(o, "k")?;
+            if k.len() < alg.min_hmac_secret() {
+                return Err(format!(
+                    "{alg} secret is {} bytes; at least {} are required (RFC 7518 §3.2)",
+                    k.len(),
+                    alg.min_hmac_secret()
+                ));
+            }
+            fp.update(&k);
+            let h = match alg {
+                Alg::HS256 => ring::hmac::HMAC_SHA256,
+                Alg::HS384 => ring::hmac::HMAC_SHA384,
+                _ => ring::hmac::HMAC_SHA512,
+            };
+            Material::Hmac(ring::hmac::Key::new(h, &k))
+        }
+        Family::Rsa => {
+            let n = b64_member(o, "n")?;
+            let e = b64_member(o, "e")?;
+            let n = strip_zeros(&n);
+            let e = strip_zeros(&e);
+            bits = bit_len(n);
+            if bits < 2048 {
+                return Err(format!("RSA modulus is {bits} bits; at least 2048 are required"));
+            }
+            if bits > 8192 {
+                return Err(format!("RSA modulus is {bits} bits; at most 8192 are supported"));
+            }
+            let e_bits = bit_len(e);
+            if e_bits < 2 || e.last().is_some_and(|b| b & 1 == 0) {
+                return Err("RSA exponent must be odd and at least 3".into());
+            }
+            if e_bits > 33 {
+                return Err(format!("RSA exponent of {e_bits} bits is not supported (at most 33)"));
+            }
+            fp.update(n);
+            fp.update(&[0]);
+            fp.update(e);
+            Material::Rsa { n: n.into(), e: e.into() }
+        }
+        Family::Ec => {
+            let crv = str_member(o, "crv")?.ok_or("missing \"crv\"")?;
+            let (want_crv, len, ecdh) = match alg {
+                Alg::ES256 => ("P-256", 32, &agreement::ECDH_P256),
+                _ => ("P-384", 48, &agreement::ECDH_P384),
+            };
+            if crv != want_crv {
+                return Err(format!("\"alg\" {alg} needs \"crv\" {want_crv:?}, but the key has {crv:?}"));
+            }
+            let x = b64_member(o, "x")?;
+            let y = b64_member(o, "y")?;
+            if x.len() != len || y.len() != len {
+                return Err(format!("{crv} coordinates must be {len} bytes each"));
+            }
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(4);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            if !on_curve(ecdh, &point) {
+                return Err(format!("the point (x, y) is not on {crv}"));
+            }
+            fp.update(&point);
+            Material::Ec(point.into())
+        }
+        Family::Okp => {
+            let crv = str_member(o, "crv")?.ok_or("missing \"crv\"")?;
+            if crv != "Ed25519" {
+                return Err(format!("\"alg\" EdDSA is supported with \"crv\" \"Ed25519\" only, not {crv:?}"));
+            }
+            let x = b64_member(o, "x")?;
+            let x: [u8; 32] = x.as_slice().try_into().map_err(|_| "Ed25519 \"x\" must be 32 bytes".to_string())?;
+            fp.update(&x);
+            Material::Ed25519(x)
+        }
+    };
+    let mut fingerprint = [0u8; 32];
+    fingerprint.copy_from_slice(fp.finish().as_ref());
+    Ok(Key { alg, kid, usable, material, fingerprint, bits })
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let i = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+    &b[i..]
+}
+
+fn bit_len(b: &[u8]) -> u32 {
+    match b.first() {
+        None => 0,
+        Some(&top) => (b.len() as u32 - 1) * 8 + (8 - top.leading_zeros()),
+    }
+}
+
+/// Is `point` (SEC1 uncompressed) on the curve? ring validates a peer's
+/// public point fully before an ECDH agreement (on the curve, not the point at
+/// infinity, coordinates below p), so an agreement with a throw-away private
+/// key is a validation ring already implements and tests.
+fn on_curve(alg: &'static agreement::Algorithm, point: &[u8]) -> bool {
+    let rng = ring::rand::SystemRandom::new();
+    let Ok(private) = agreement::EphemeralPrivateKey::generate(alg, &rng) else {
+        return false;
+    };
+    agreement::agree_ephemeral(private, &agreement::UnparsedPublicKey::new(alg, point), |_| ()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const P256_X: &str = "7TZBqmx2Dgc5bkVabSFaqFMCnteFKghsoo6Qdg76Z1Y";
+    const P256_Y: &str = "ZbpcXOdREz9H24qi65ECRWG-qeGKuFI4gzSgipGKh3c";
+
+    fn err(v: Value) -> String {
+        parse_jwk(&v).unwrap_err()
+    }
+
+    #[test]
+    fn pins_and_fits() {
+        let k = parse_jwk(&json!({"kty":"EC","crv":"P-256","alg":"ES256","kid":"a","x":P256_X,"y":P256_Y})).unwrap();
+        assert_eq!(k.alg(), Alg::ES256);
+        assert_eq!(k.kid(), Some("a"));
+        assert!(k.usable());
+        assert!(err(json!({"kty":"EC","crv":"P-256","x":P256_X,"y":P256_Y})).contains("missing \"alg\""));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES384","x":P256_X,"y":P256_Y})).contains("P-384"));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"none","x":P256_X,"y":P256_Y})).contains("unsupported"));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"HS256","x":P256_X,"y":P256_Y})).contains("\"oct\""));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_Y,"d":"AA"}))
+            .contains("private"));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_X})).contains("not on"));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","kid":5,"x":P256_X,"y":P256_Y})).contains("string"));
+        assert!(err(json!({"kty":"OKP","crv":"Ed448","alg":"EdDSA","x":"AA"})).contains("Ed25519"));
+        assert!(err(json!([])).contains("object"));
+    }
+
+    #[test]
+    fn unusable_keys_load() {
+        let base = json!({"kty":"oct","alg":"HS256","k":"5VBNTDmpHioeBEX_Pkd8O3W-iQu0PvMd9Mqw_VyVPIc"});
+        let with = |k: &str, v: Value| {
+            let mut o = base.clone();
+            o[k] = v;
+            parse_jwk(&o)
+        };
+        assert!(!with("use", json!("enc")).unwrap().usable());
+        assert!(with("use", json!("sig")).unwrap().usable());
+        assert!(!with("key_ops", json!(["sign"])).unwrap().usable());
+        assert!(with("key_ops", json!(["sign", "verify"])).unwrap().usable());
+        assert!(with("key_ops", json!("verify")).is_err());
+        assert!(with("key_ops", json!([1])).is_err());
+        assert!(with("use", json!(1)).is_err());
+    }
+
+    #[test]
+    fn weak_secrets_and_rsa_refused() {
+        assert!(err(json!({"kty":"oct","alg":"HS256","k":"AAAA"})).contains("at least 32"));
+        let n = b64::encode(&b64::URL, &[0xc3; 128]);
+        assert!(err(json!({"kty":"RSA","alg":"RS256","n":n,"e":"AQAB"})).contains("1024 bits"));
+        let n = b64::encode(&b64::URL, &[0xc3; 256]);
+        assert!(parse_jwk(&json!({"kty":"RSA","alg":"RS256","n":n,"e":"AQAB"})).is_ok());
+        for e in ["AQ", "Ag", "BA", "", "AAE"] {
+            assert!(err(json!({"kty":"RSA","alg":"RS256","n":n,"e":e})).contains("exponent"), "e={e}");
+        }
+        assert!(parse_jwk(&json!({"kty":"RSA","alg":"PS256","n":n,"e":"Aw"})).is_ok());
+        assert!(err(json!({"kty":"RSA","alg":"RS256","n":"AA==","e":"AQAB"})).contains("base64url"));
+    }
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_len(&[]), 0);
+        assert_eq!(bit_len(&[1]), 1);
+        assert_eq!(bit_len(&[0x80, 0]), 16);
+        assert_eq!(strip_zeros(&[0, 0, 1]), &[1]);
+    }
+}

@@ -1,0 +1,113 @@
+//! Reusable working memory for verification, owned by the caller.
+//!
+//! A verify call decodes the token and writes the result's strings into a
+//! [`Scratch`]; the buffers keep their capacity between calls, so once a
+//! scratch has seen a credential of a given size, verifying another one of
+//! that size allocates nothing. Keep one per thread (or per request slot) and
+//! reuse it.
+
+use crate::json::RawStr;
+
+/// Caller-owned working memory for `Verifier::verify_*`.
+#[derive(Default)]
+pub struct Scratch {
+    /// Decoded header, payload and signature.
+    pub(crate) dec: Vec<u8>,
+    /// Strings of the result (subject, kid, scopes, ...), unescaped.
+    pub(crate) out: Vec<u8>,
+    /// Scope spans into `out`.
+    pub(crate) scopes: Vec<Span>,
+    /// Member names of the document being parsed.
+    pub(crate) names: Vec<NameSpan>,
+}
+
+impl Scratch {
+    /// A scratch sized for tokens of up to 8 KiB, so that even the first
+    /// verification through it allocates nothing.
+    pub fn new() -> Scratch {
+        let mut s = Scratch::default();
+        s.reserve(8192);
+        s
+    }
+
+    /// Make room for a credential of `len` bytes. Cheap when there is room.
+    #[inline]
+    pub(crate) fn reserve(&mut self, len: usize) {
+        // A decoded segment is at most 3/4 of its text; the output strings are
+        // copies of decoded bytes plus a little (kid, key id), so the token
+        // length plus 512 bytes bounds both.
+        let need = len + 512;
+        if self.dec.capacity() < need {
+            self.dec.reserve(need);
+        }
+        if self.out.capacity() < need {
+            self.out.reserve(need);
+        }
+        if self.scopes.capacity() < 64 {
+            self.scopes.reserve(64);
+        }
+        if self.names.capacity() < 64 {
+            self.names.reserve(64);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.dec.clear();
+        self.out.clear();
+        self.scopes.clear();
+        self.names.clear();
+    }
+}
+
+/// A range of `Scratch::out`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl Span {
+    #[inline]
+    pub(crate) fn get<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.start as usize..(self.start + self.len) as usize]
+    }
+
+    /// Append `bytes` to `out` and return where they went.
+    #[inline]
+    pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) -> Span {
+        let start = out.len() as u32;
+        out.extend_from_slice(bytes);
+        Span { start, len: bytes.len() as u32 }
+    }
+
+    /// Append the decoded JSON string `s` to `out` and return where it went.
+    #[inline]
+    pub(crate) fn push_json(out: &mut Vec<u8>, s: &RawStr<'_>) -> Span {
+        let start = out.len();
+        s.decode_into(out);
+        Span { start: start as u32, len: (out.len() - start) as u32 }
+    }
+}
+
+/// A JSON member name inside a document: offsets, plus whether it has escapes.
+#[derive(Clone, Copy, Debug)]
+pub struct NameSpan {
+    start: u32,
+    len: u32,
+    escaped: bool,
+}
+
+impl NameSpan {
+    /// Where `name` (a slice of `doc`) lies in `doc`.
+    #[inline]
+    pub(crate) fn of(doc: &[u8], name: RawStr<'_>) -> NameSpan {
+        let start = name.raw.as_ptr() as usize - doc.as_ptr() as usize;
+        NameSpan { start: start as u32, len: name.raw.len() as u32, escaped: name.escaped }
+    }
+
+    #[inline]
+    pub(crate) fn get<'a>(&self, doc: &'a [u8]) -> RawStr<'a> {
+        RawStr { raw: &doc[self.start as usize..(self.start + self.len) as usize], escaped: self.escaped }
+    }
+}

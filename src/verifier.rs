@@ -1,0 +1,399 @@
+//! The [`Verifier`]: an immutable config snapshot behind `arc-swap`, plus the
+//! run-time state, shared by every thread.
+//!
+//! Readers load the snapshot with `ArcSwap::load` (no lock, no reference
+//! count traffic in the common case) and verify against it; writers (reload,
+//! key-set swap, revoke) build a complete replacement first and swap it in,
+//! serialized among themselves by a mutex that readers never touch.
+
+use crate::b64;
+use crate::config::{ConfigError, Snapshot};
+use crate::keys::parse_jwk_set;
+use crate::revocation::Target;
+use crate::runtime::Runtime;
+use crate::scratch::{Scratch, Span};
+use crate::stats::{Counter, StatsSnapshot};
+use crate::verdict::{Code, Kind, Rejection};
+use crate::verified::Verified;
+use arc_swap::ArcSwap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The outcome of one verification.
+pub type Verdict<'s> = Result<Verified<'s>, Rejection>;
+
+/// A credential verifier. Cheap to share (`&Verifier` or `Arc<Verifier>`)
+/// across threads; every method takes `&self`.
+pub struct Verifier {
+    snap: ArcSwap<Snapshot>,
+    rt: Runtime,
+    writer: Mutex<()>,
+}
+
+/// Name under which a Basic user name that is not UTF-8 is budgeted (no
+/// configured user can have such a name).
+const NON_UTF8_USER: &str = "\u{0}non-utf8";
+
+impl Verifier {
+    /// A verifier for a validated snapshot.
+    pub fn new(snap: Snapshot) -> Verifier {
+        let rt = Runtime::new(snap.cache);
+        Verifier { snap: ArcSwap::from_pointee(snap), rt, writer: Mutex::new(()) }
+    }
+
+    /// Load a config file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Verifier, ConfigError> {
+        Snapshot::from_file(path.as_ref()).map(Verifier::new)
+    }
+
+    /// Load a config from JSON text; relative file names resolve against the
+    /// current directory.
+    pub fn from_json(json: &[u8]) -> Result<Verifier, ConfigError> {
+        Snapshot::from_json(json, Path::new(".")).map(Verifier::new)
+    }
+
+    /// The snapshot in force (for inspection; verification loads its own).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snap.load_full()
+    }
+
+    fn install(&self, next: Result<Snapshot, ConfigError>) -> Result<(), ConfigError> {
+        match next {
+            Ok(s) => {
+                self.rt.resize_caches(s.cache);
+                self.snap.store(Arc::new(s));
+                self.rt.stats.bump(Counter::Reload);
+                Ok(())
+            }
+            Err(e) => {
+                self.rt.stats.bump(Counter::ReloadFailure);
+                Err(e)
+            }
+        }
+    }
+
+    /// Re-read the config file this verifier was loaded from. On error the
+    /// snapshot in force keeps serving, and the error says why.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(path) = self.snap.load().source.clone() else {
+            return Err(ConfigError {
+                file: None,
+                at: String::new(),
+                message: "this verifier was not loaded from a file; use reload_from_file or reload_from_json".into(),
+            });
+        };
+        self.install(Snapshot::from_file(&path))
+    }
+
+    /// Replace the whole config with the one in `path` (all or nothing).
+    pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.install(Snapshot::from_file(path.as_ref()))
+    }
+
+    /// Replace the whole config with `json` (all or nothing).
+    pub fn reload_from_json(&self, json: &[u8]) -> Result<(), ConfigError> {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.install(Snapshot::from_json(json, Path::new(".")))
+    }
+
+    /// Replace the JWT key set with an RFC 7517 JWK Set, keeping the policy
+    /// and everything else. All keys are validated before the swap.
+    pub fn set_jwks(&self, jwks_json: &[u8]) -> Result<(), ConfigError> {
+        let err = |at: &str, m: String| ConfigError { file: None, at: at.into(), message: m };
+        let v: serde_json::Value =
+            serde_json::from_slice(jwks_json).map_err(|e| err("jwks", format!("not valid JSON: {e}")))?;
+        let keys = parse_jwk_set(&v, "jwks").map_err(|(at, m)| err(&at, m))?;
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let next = self.snap.load().with_keys(keys);
+        self.snap.store(Arc::new(next));
+        self.rt.stats.bump(Counter::KeySetSwap);
+        Ok(())
+    }
+
+    /// Revoke at run time; visible to every verification that starts after
+    /// this returns. `now` prunes jti entries whose tokens have expired.
+    pub fn revoke(&self, t: Target, now: f64) {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let next = self.rt.revoked.load().with(t, now);
+        self.rt.revoked.store(Arc::new(next));
+        self.rt.stats.bump(Counter::Revocation);
+    }
+
+    /// Undo a run-time revocation. Returns false when `t` was not revoked at
+    /// run time (revocations in the config stay until the config changes).
+    pub fn unrevoke(&self, t: &Target) -> bool {
+        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match self.rt.revoked.load().without(t) {
+            Some(next) => {
+                self.rt.revoked.store(Arc::new(next));
+                self.rt.stats.bump(Counter::Revocation);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Counters since the verifier was created.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.rt.stats.snapshot()
+    }
+
+    fn record<'s>(&self, kind: Kind, r: Result<Verified<'s>, Code>, retry: Option<u64>) -> Verdict<'s> {
+        match r {
+            Ok(v) => {
+                self.rt.stats.verdict(kind, Code::Ok);
+                Ok(v)
+            }
+            Err(code) => {
+                self.rt.stats.verdict(kind, code);
+                Err(Rejection { kind, code, retry_after_s: if code == Code::RateLimited { retry } else { None } })
+            }
+        }
+    }
+
+    /// Verify a compact JWS.
+    pub fn verify_jwt<'s>(&self, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+        let snap = self.snap.load();
+        let r = crate::jwt::verify(&snap, &self.rt, token, now, scratch);
+        self.record(Kind::Jwt, r, None)
+    }
+
+    /// Verify an API key.
+    pub fn verify_api_key<'s>(&self, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+        let snap = self.snap.load();
+        let mut retry = None;
+        let r = self.api_key(&snap, key, now, scratch, &mut retry);
+        self.record(Kind::ApiKey, r, retry)
+    }
+
+    fn api_key<'s>(
+        &self,
+        snap: &Snapshot,
+        key: &[u8],
+        now: f64,
+        scratch: &'s mut Scratch,
+        retry: &mut Option<u64>,
+    ) -> Result<Verified<'s>, Code> {
+        if key.len() > snap.max_token_bytes {
+            return Err(Code::TooLarge);
+        }
+        let e = snap.api_keys.lookup(key).ok_or(Code::BadApiKey)?;
+        if snap.revoked.api_key_revoked(&e.id) || self.rt.revoked.load().api_key_revoked(&e.id) {
+            return Err(Code::Revoked);
+        }
+        if !e.valid_at(now) {
+            return Err(Code::BadApiKey);
+        }
+        if let Some(rate) = e.rate {
+            if let Err(wait) = self.rt.rates.take(&e.id, rate, now) {
+                *retry = Some(wait);
+                return Err(Code::RateLimited);
+            }
+        }
+        scratch.clear();
+        scratch.reserve(key.len());
+        let Scratch { out, scopes, .. } = scratch;
+        let subject = Span::push(out, e.owner.as_bytes());
+        let key_id = Span::push(out, e.id.as_bytes());
+        for s in &e.scopes {
+            scopes.push(Span::push(out, s.as_bytes()));
+        }
+        Ok(Verified {
+            kind: Kind::ApiKey,
+            out: &out[..],
+            payload: &[],
+            subject: Some(subject),
+            kid: None,
+            key_id: Some(key_id),
+            scopes: &scopes[..],
+            exp: None,
+            exp_text: None,
+        })
+    }
+
+    /// Verify a Basic user and password (raw octets, RFC 7617).
+    pub fn verify_basic<'s>(&self, user: &[u8], password: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+        let snap = self.snap.load();
+        let mut retry = None;
+        let r = if user.len() + 1 + password.len() > snap.max_token_bytes {
+            Err(Code::TooLarge)
+        } else {
+            self.basic(&snap, user, password, now, scratch, &mut retry)
+        };
+        self.record(Kind::Basic, r, retry)
+    }
+
+    /// Verify `user:password` as given on the command line (split at the
+    /// first colon; no colon is `malformed`).
+    pub fn verify_basic_pair<'s>(&self, pair: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+        let snap = self.snap.load();
+        let mut retry = None;
+        let r = if pair.len() > snap.max_token_bytes {
+            Err(Code::TooLarge)
+        } else {
+            match pair.iter().position(|&b| b == b':') {
+                None => Err(Code::Malformed),
+                Some(i) => self.basic(&snap, &pair[..i], &pair[i + 1..], now, scratch, &mut retry),
+            }
+        };
+        self.record(Kind::Basic, r, retry)
+    }
+
+    fn basic<'s>(
+        &self,
+        snap: &Snapshot,
+        user: &[u8],
+        password: &[u8],
+        now: f64,
+        scratch: &'s mut Scratch,
+        retry: &mut Option<u64>,
+    ) -> Result<Verified<'s>, Code> {
+        let users = &snap.users;
+        let budget_name = core::str::from_utf8(user).unwrap_or(NON_UTF8_USER);
+        // The failure budget is checked before the password (SPEC §5), so a
+        // locked-out guesser learns nothing from the verdict.
+        if let Some(max) = users.max_failures_per_min {
+            if let Err(wait) = self.rt.failures.check(budget_name, max, now) {
+                *retry = Some(wait);
+                return Err(Code::RateLimited);
+            }
+        }
+        let ok = match users.get(user) {
+            Some(u) => {
+                let caches = self.rt.caches.load();
+                let creds = &caches.creds;
+                if creds.enabled() {
+                    let tag = creds.tag(user, password);
+                    if creds.hit(&tag, u, now) {
+                        self.rt.stats.bump(Counter::BasicCacheHit);
+                        true
+                    } else {
+                        self.rt.stats.bump(Counter::BasicCacheMiss);
+                        let ok = u.hash.verify(password);
+                        if ok {
+                            creds.insert(tag, u, now);
+                        }
+                        ok
+                    }
+                } else {
+                    u.hash.verify(password)
+                }
+            }
+            None => {
+                users.burn_decoy(password);
+                false
+            }
+        };
+        if !ok {
+            if users.max_failures_per_min.is_some() {
+                self.rt.failures.fail(budget_name, now);
+            }
+            return Err(Code::BadCredentials);
+        }
+        scratch.clear();
+        scratch.reserve(user.len());
+        let subject = Span::push(&mut scratch.out, user);
+        Ok(Verified {
+            kind: Kind::Basic,
+            out: &scratch.out[..],
+            payload: &[],
+            subject: Some(subject),
+            kid: None,
+            key_id: None,
+            scopes: &[],
+            exp: None,
+            exp_text: None,
+        })
+    }
+
+    /// Verify the value of an `Authorization` header (SPEC §5 "Credentials"):
+    /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
+    pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+        let snap = self.snap.load();
+        let malformed = |kind| {
+            self.rt.stats.verdict(kind, Code::Malformed);
+            Err(Rejection::new(kind, Code::Malformed))
+        };
+        let Some((scheme, cred)) = split_authorization(value) else {
+            return malformed(Kind::Jwt);
+        };
+        if scheme.eq_ignore_ascii_case(b"bearer") {
+            let kind = if snap.api_keys.has_prefix(cred) && !cred.contains(&b'.') { Kind::ApiKey } else { Kind::Jwt };
+            drop(snap);
+            match kind {
+                Kind::ApiKey => self.verify_api_key(cred, now, scratch),
+                _ => self.verify_jwt(cred, now, scratch),
+            }
+        } else if scheme.eq_ignore_ascii_case(b"basic") {
+            if cred.len() > snap.max_token_bytes {
+                self.rt.stats.verdict(Kind::Basic, Code::TooLarge);
+                return Err(Rejection::new(Kind::Basic, Code::TooLarge));
+            }
+            scratch.clear();
+            scratch.reserve(cred.len());
+            let Some(range) = b64::decode_append(&b64::STD_PADDED, cred, &mut scratch.dec) else {
+                return malformed(Kind::Basic);
+            };
+            // Move the decoded pair out of the scratch's way: `basic` writes
+            // the result into the same scratch. A stack buffer holds any
+            // realistic pair; longer ones take one allocation.
+            let decoded = &scratch.dec[range];
+            let mut stack = [0u8; 1024];
+            let heap;
+            let pair: &[u8] = if decoded.len() <= stack.len() {
+                stack[..decoded.len()].copy_from_slice(decoded);
+                &stack[..decoded.len()]
+            } else {
+                heap = decoded.to_vec();
+                &heap
+            };
+            let Some(colon) = pair.iter().position(|&b| b == b':') else {
+                return malformed(Kind::Basic);
+            };
+            let mut retry = None;
+            let r = self.basic(&snap, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
+            self.record(Kind::Basic, r, retry)
+        } else {
+            malformed(Kind::Jwt)
+        }
+    }
+}
+
+/// Split an `Authorization` value into scheme and credentials: trim spaces
+/// and tabs, then `scheme 1*SP credentials`, where the credentials are one
+/// token (no spaces or tabs inside).
+fn split_authorization(value: &[u8]) -> Option<(&[u8], &[u8])> {
+    let ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !ws(b))?;
+    let end = value.iter().rposition(|b| !ws(b))? + 1;
+    let v = &value[start..end];
+    let sp = v.iter().position(|&b| b == b' ')?;
+    let scheme = &v[..sp];
+    let cred = &v[sp..];
+    let cred = &cred[cred.iter().position(|&b| b != b' ')?..];
+    if cred.iter().any(ws) || scheme.is_empty() {
+        return None;
+    }
+    Some((scheme, cred))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_split() {
+        let s = |v: &str| split_authorization(v.as_bytes()).map(|(a, b)| (a.to_vec(), b.to_vec()));
+        assert_eq!(s("Bearer abc"), Some((b"Bearer".to_vec(), b"abc".to_vec())));
+        assert_eq!(s(" \tbearer   abc \t"), Some((b"bearer".to_vec(), b"abc".to_vec())));
+        assert_eq!(s("Bearer"), None);
+        assert_eq!(s("Bearer "), None);
+        assert_eq!(s("Bearer\tabc"), None);
+        assert_eq!(s("Bearer a b"), None);
+        assert_eq!(s("Bearer a\tb"), None);
+        assert_eq!(s(""), None);
+        assert_eq!(s("abc"), None);
+    }
+}
