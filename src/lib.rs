@@ -51,8 +51,5 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The current Unix time in seconds, for hosts that do not inject their own.
 /// (The verification logic never calls this: it takes `now` as a parameter.)
 pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }

@@ -116,9 +116,8 @@ fn verify(args: &[String]) -> Result<ExitCode, String> {
     .into_iter()
     .flatten()
     .collect();
-    let [cred] = <[Cred; 1]>::try_from(creds).map_err(|_| {
-        "verify needs exactly one of --jwt, --api-key, --basic, --authorization".to_string()
-    })?;
+    let [cred] = <[Cred; 1]>::try_from(creds)
+        .map_err(|_| "verify needs exactly one of --jwt, --api-key, --basic, --authorization".to_string())?;
     let verifier = Verifier::from_file(config).map_err(|e| e.to_string())?;
     let mut scratch = Scratch::new();
     let run = |scratch: &mut Scratch| -> String {

@@ -141,7 +141,12 @@ impl StatsSnapshot {
             }
         }
         for c in Counter::ALL {
-            out.push_str(&format!("# TYPE warden_{}_total counter\nwarden_{}_total {}\n", c.name(), c.name(), self.counter(c)));
+            out.push_str(&format!(
+                "# TYPE warden_{}_total counter\nwarden_{}_total {}\n",
+                c.name(),
+                c.name(),
+                self.counter(c)
+            ));
         }
         out
     }

@@ -124,8 +124,17 @@ fn vectors_through_cli() {
     for f in &files {
         let config = f.config_path.to_string_lossy().into_owned();
         if f.expect_load_error() {
-            for cred in [["--jwt", "a.b.c"], ["--api-key", "x_y"], ["--basic", "a:b"], ["--authorization", "Bearer x"]] {
-                let args = vec!["verify".into(), "--config".into(), config.clone(), "--now".into(), "1700000000".into(), cred[0].into(), cred[1].into()];
+            for cred in [["--jwt", "a.b.c"], ["--api-key", "x_y"], ["--basic", "a:b"], ["--authorization", "Bearer x"]]
+            {
+                let args = vec![
+                    "verify".into(),
+                    "--config".into(),
+                    config.clone(),
+                    "--now".into(),
+                    "1700000000".into(),
+                    cred[0].into(),
+                    cred[1].into(),
+                ];
                 jobs.push((f.name.clone(), Value::Null, args, true));
             }
             continue;

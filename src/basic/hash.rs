@@ -61,7 +61,9 @@ impl PasswordHash {
                 salt: vec![0x5a; 16].into(),
                 hash: vec![0xa5; hash.len()].into(),
             },
-            PasswordHash::Bcrypt { cost, .. } => PasswordHash::Bcrypt { cost: *cost, salt: [0x5a; 16], hash: [0xa5; 23] },
+            PasswordHash::Bcrypt { cost, .. } => {
+                PasswordHash::Bcrypt { cost: *cost, salt: [0x5a; 16], hash: [0xa5; 23] }
+            }
         }
     }
 }

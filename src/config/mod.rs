@@ -272,7 +272,8 @@ fn build_basic(b: &Obj<'_>, dir: &Path) -> Res<Users> {
     if let Some(file) = b.str("htpasswd_file")? {
         let path = dir.join(file);
         let at = b.path("htpasswd_file");
-        let text = std::fs::read_to_string(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
         users.extend(parse_htpasswd(&text, &path.display().to_string()).map_err(|e| (at, e))?);
     }
     let max = b.uint("max_failures_per_min", u32::MAX as u64)?;

@@ -141,7 +141,8 @@ pub fn find_duplicate(doc: &[u8]) -> Option<String> {
                         return Ok(());
                     }
                     let name: Vec<u8> = k.decoded().collect();
-                    let path = format!("{}{}{}", at, if at.is_empty() { "" } else { "." }, String::from_utf8_lossy(&name));
+                    let path =
+                        format!("{}{}{}", at, if at.is_empty() { "" } else { "." }, String::from_utf8_lossy(&name));
                     if seen.contains(&name) {
                         found = Some(path);
                     } else {
@@ -152,7 +153,9 @@ pub fn find_duplicate(doc: &[u8]) -> Option<String> {
                 });
                 found
             }
-            Raw::Array(raw) => json::array_items(raw).enumerate().find_map(|(i, item)| walk(item, &format!("{at}[{i}]"))),
+            Raw::Array(raw) => {
+                json::array_items(raw).enumerate().find_map(|(i, item)| walk(item, &format!("{at}[{i}]")))
+            }
             _ => None,
         }
     }

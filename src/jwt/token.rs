@@ -172,14 +172,7 @@ pub fn parse<'t, 'a>(
         return Err(Malformed);
     }
     let names: &'a [NameSpan] = names;
-    Ok(Parsed {
-        header,
-        claims: c,
-        signing_input: &token[..d2],
-        signature: &dec[sr],
-        payload: pdoc,
-        names,
-    })
+    Ok(Parsed { header, claims: c, signing_input: &token[..d2], signature: &dec[sr], payload: pdoc, names })
 }
 
 #[inline]

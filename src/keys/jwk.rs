@@ -222,8 +222,7 @@ mod tests {
         assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES384","x":P256_X,"y":P256_Y})).contains("P-384"));
         assert!(err(json!({"kty":"EC","crv":"P-256","alg":"none","x":P256_X,"y":P256_Y})).contains("unsupported"));
         assert!(err(json!({"kty":"EC","crv":"P-256","alg":"HS256","x":P256_X,"y":P256_Y})).contains("\"oct\""));
-        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_Y,"d":"AA"}))
-            .contains("private"));
+        assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_Y,"d":"AA"})).contains("private"));
         assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_X})).contains("not on"));
         assert!(err(json!({"kty":"EC","crv":"P-256","alg":"ES256","kid":5,"x":P256_X,"y":P256_Y})).contains("string"));
         assert!(err(json!({"kty":"OKP","crv":"Ed448","alg":"EdDSA","x":"AA"})).contains("Ed25519"));

@@ -10,8 +10,8 @@ mod alg;
 mod jwk;
 
 pub use alg::{Alg, Family};
-pub use jwk::parse_jwk;
 pub(crate) use jwk::json_type as json_type_name;
+pub use jwk::parse_jwk;
 
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 
@@ -21,7 +21,10 @@ pub(crate) enum Material {
     /// Big-endian modulus (no leading zeros) and exponent. ring re-parses
     /// these on every verification; it has no public pre-parsed RSA public
     /// key type in 0.17 (see the README's allocation notes).
-    Rsa { n: Box<[u8]>, e: Box<[u8]> },
+    Rsa {
+        n: Box<[u8]>,
+        e: Box<[u8]>,
+    },
     /// SEC1 uncompressed point `04 ‖ x ‖ y`, validated on its curve at load.
     Ec(Box<[u8]>),
     Ed25519([u8; 32]),

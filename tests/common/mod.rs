@@ -47,8 +47,8 @@ pub fn load_all() -> Vec<VectorFile> {
         .into_iter()
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let doc: Value = serde_json::from_slice(&std::fs::read(&p).unwrap())
-                .unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+            let doc: Value =
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
             let dir = root.join(name.trim_end_matches(".json"));
             std::fs::create_dir_all(&dir).unwrap();
             if let Some(files) = doc.get("files").and_then(Value::as_object) {
@@ -73,7 +73,8 @@ fn unique() -> u64 {
 
 /// The credential of a case: (flag, value).
 pub fn credential(case: &Value) -> (&'static str, String) {
-    let kinds = [("jwt", "--jwt"), ("api_key", "--api-key"), ("basic", "--basic"), ("authorization", "--authorization")];
+    let kinds =
+        [("jwt", "--jwt"), ("api_key", "--api-key"), ("basic", "--basic"), ("authorization", "--authorization")];
     let found: Vec<_> = kinds.iter().filter(|(k, _)| case.get(*k).is_some()).collect();
     assert_eq!(found.len(), 1, "case {} must have exactly one credential", case["name"]);
     let (k, flag) = found[0];
