@@ -1,6 +1,8 @@
 //! Loading the shared conformance vectors (SPEC §4).
 #![allow(dead_code)]
 
+pub mod mint;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
