@@ -26,6 +26,7 @@ pub mod config;
 mod ct;
 pub mod ffi;
 pub mod json;
+pub mod jwks;
 pub mod jwt;
 pub mod keys;
 pub mod ratelimit;
@@ -43,7 +44,7 @@ pub use scratch::Scratch;
 pub use stats::{Counter, StatsSnapshot};
 pub use verdict::{Code, Kind, Rejection};
 pub use verified::{Claim, Verified};
-pub use verifier::{Verdict, Verifier};
+pub use verifier::{Logger, Verdict, Verifier};
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

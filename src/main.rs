@@ -118,7 +118,14 @@ fn verify(args: &[String]) -> Result<ExitCode, String> {
     .collect();
     let [cred] = <[Cred; 1]>::try_from(creds)
         .map_err(|_| "verify needs exactly one of --jwt, --api-key, --basic, --authorization".to_string())?;
-    let verifier = Verifier::from_file(config).map_err(|e| e.to_string())?;
+    let snap = warden::Snapshot::from_file(std::path::Path::new(config)).map_err(|e| e.to_string())?;
+    // Remote key fetch problems go to stderr; stdout stays one JSON object.
+    let logger: warden::Logger = std::sync::Arc::new(|level, msg: &str| {
+        if level != warden::jwks::LogLevel::Info {
+            eprintln!("warden: {msg}");
+        }
+    });
+    let verifier = Verifier::with_logger(snap, Some(logger));
     let mut scratch = Scratch::new();
     let run = |scratch: &mut Scratch| -> String {
         let r = match cred {

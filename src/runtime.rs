@@ -8,7 +8,8 @@ use crate::ratelimit::{FailureBudget, RateLimiter};
 use crate::revocation::Blocklist;
 use crate::stats::Stats;
 use arc_swap::{ArcSwap, Guard};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::thread::Thread;
 
 /// Most names tracked for rate limits and failure budgets each.
 pub const MAX_TRACKED_NAMES: usize = 100_000;
@@ -32,6 +33,8 @@ pub(crate) struct Runtime {
     /// Revocations made at run time (the config's are in the snapshot).
     pub revoked: ArcSwap<Blocklist>,
     pub stats: Stats,
+    /// The remote-JWKS refresher, once started.
+    pub refresher: OnceLock<Thread>,
 }
 
 /// A loaded `Arc<Caches>` that derefs to the token cache.
@@ -52,6 +55,15 @@ impl Runtime {
             caches: ArcSwap::from_pointee(Caches::new(c)),
             revoked: ArcSwap::from_pointee(Blocklist::default()),
             stats: Stats::default(),
+            refresher: OnceLock::new(),
+        }
+    }
+
+    /// Wake the refresher (a token met an unknown kid, or shutdown). Lock-free.
+    #[inline]
+    pub fn wake_refresher(&self) {
+        if let Some(t) = self.refresher.get() {
+            t.unpark();
         }
     }
 

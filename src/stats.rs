@@ -29,10 +29,12 @@ pub enum Counter {
     ReloadFailure = 5,
     KeySetSwap = 6,
     Revocation = 7,
+    JwksFetch = 8,
+    JwksFetchFailure = 9,
 }
 
 impl Counter {
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 10;
     pub const ALL: [Counter; Counter::COUNT] = [
         Counter::TokenCacheHit,
         Counter::TokenCacheMiss,
@@ -42,6 +44,8 @@ impl Counter {
         Counter::ReloadFailure,
         Counter::KeySetSwap,
         Counter::Revocation,
+        Counter::JwksFetch,
+        Counter::JwksFetchFailure,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -54,6 +58,8 @@ impl Counter {
             Counter::ReloadFailure => "reload_failures",
             Counter::KeySetSwap => "key_set_swaps",
             Counter::Revocation => "revocation_changes",
+            Counter::JwksFetch => "jwks_fetches",
+            Counter::JwksFetchFailure => "jwks_fetch_failures",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::apikey::{parse_hex32, ApiKeyEntry, ApiKeys};
 use crate::basic::{parse_htpasswd, User, Users};
 use crate::cache::DEFAULT_ENTRIES;
 use crate::jwt::policy::{normalize_typ, Policy, DEFAULT_MAX_TOKEN_BYTES};
+use crate::jwks::{check_url, Refresh, RemoteSpec, Source};
 use crate::keys::{parse_jwk_set, KeySet};
 use crate::ratelimit::Rate;
 use crate::revocation::{Blocklist, Target};
@@ -68,11 +69,26 @@ impl Default for CacheConfig {
     }
 }
 
-/// Everything one config says, validated and ready to verify with.
-#[derive(Debug, Default)]
-pub struct Snapshot {
-    pub keys: KeySet,
+/// One JWT issuer profile: the keys and policy for tokens of its issuers.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
     pub policy: Policy,
+    /// Keys from the config itself (inline `jwks` and `jwks_file`).
+    pub static_keys: Arc<KeySet>,
+    /// What verification uses: the static keys plus the last good remote set.
+    pub keys: Arc<KeySet>,
+    /// Where remote keys come from, if anywhere.
+    pub remote: Option<Arc<RemoteSpec>>,
+    pub max_token_bytes: usize,
+}
+
+/// Everything one config says, validated and ready to verify with.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// JWT profiles: one when `jwt` is an object, several when it is a list
+    /// (then a token is checked only against the profile of its `iss`).
+    pub profiles: Vec<Profile>,
+    /// Bound on every credential, checked before anything is decoded.
     pub max_token_bytes: usize,
     pub api_keys: Arc<ApiKeys>,
     pub users: Arc<Users>,
@@ -112,18 +128,34 @@ impl Snapshot {
         build(&v, base_dir).map_err(|(at, message)| err(at, message))
     }
 
-    /// Replace the key set (for hosts that fetch keys themselves).
-    pub fn with_keys(&self, keys: KeySet) -> Snapshot {
-        Snapshot {
-            keys,
-            policy: self.policy.clone(),
-            max_token_bytes: self.max_token_bytes,
-            api_keys: self.api_keys.clone(),
-            users: self.users.clone(),
-            revoked: self.revoked.clone(),
-            cache: self.cache,
-            source: self.source.clone(),
+    /// The snapshot with profile `i`'s configured keys replaced (for hosts
+    /// that fetch keys themselves); a remote set, if any, stays merged in.
+    pub fn with_static_keys(&self, i: usize, keys: KeySet, remote: Option<&KeySet>) -> Result<Snapshot, String> {
+        let mut s = self.clone();
+        let p = s.profiles.get_mut(i).ok_or("no such JWT profile")?;
+        p.keys = Arc::new(match remote {
+            Some(r) => KeySet::merged(&keys, r)?,
+            None => keys.clone(),
+        });
+        p.static_keys = Arc::new(keys);
+        Ok(s)
+    }
+
+    /// The snapshot with the fetched set of remote source `id` merged into
+    /// every profile that uses it.
+    pub fn with_remote_keys(&self, id: &str, remote: &KeySet) -> Result<Snapshot, String> {
+        let mut s = self.clone();
+        for p in &mut s.profiles {
+            if p.remote.as_ref().is_some_and(|r| r.id() == id) {
+                p.keys = Arc::new(KeySet::merged(&p.static_keys, remote)?);
+            }
         }
+        Ok(s)
+    }
+
+    /// The remote sources of this snapshot's profiles.
+    pub fn remotes(&self) -> impl Iterator<Item = &Arc<RemoteSpec>> {
+        self.profiles.iter().filter_map(|p| p.remote.as_ref())
     }
 }
 
@@ -131,8 +163,29 @@ fn build(v: &Value, dir: &Path) -> Res<Snapshot> {
     let top = Obj::new(v, "")?;
     top.only(&["jwt", "api_keys", "basic", "revoked", "cache"])?;
     let mut s = Snapshot { max_token_bytes: DEFAULT_MAX_TOKEN_BYTES, ..Default::default() };
-    if let Some(j) = top.obj("jwt")? {
-        build_jwt(&j, dir, &mut s)?;
+    match top.get("jwt") {
+        None => {}
+        Some(Value::Array(list)) => {
+            if list.is_empty() {
+                return Err(("jwt".into(), "a list of issuer profiles must not be empty".into()));
+            }
+            for (i, p) in list.iter().enumerate() {
+                let at = format!("jwt[{i}]");
+                let profile = build_jwt(&Obj::new(p, &at)?, dir, true)?;
+                for (j, other) in s.profiles.iter().enumerate() {
+                    if let Some(dup) = profile.policy.issuers.iter().find(|x| other.policy.issuers.contains(x)) {
+                        return Err((format!("{at}.issuer"), format!("issuer {dup:?} is also in jwt[{j}]")));
+                    }
+                }
+                s.profiles.push(profile);
+            }
+            s.max_token_bytes = s.profiles.iter().map(|p| p.max_token_bytes).max().unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
+        }
+        Some(_) => {
+            let profile = build_jwt(&top.obj("jwt")?.expect("present"), dir, false)?;
+            s.max_token_bytes = profile.max_token_bytes;
+            s.profiles.push(profile);
+        }
     }
     if let Some(a) = top.obj("api_keys")? {
         s.api_keys = Arc::new(build_api_keys(&a)?);
@@ -155,10 +208,15 @@ fn build(v: &Value, dir: &Path) -> Res<Snapshot> {
     Ok(s)
 }
 
-fn build_jwt(j: &Obj<'_>, dir: &Path, s: &mut Snapshot) -> Res<()> {
+fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
     j.only(&[
         "jwks",
         "jwks_file",
+        "jwks_uri",
+        "discovery",
+        "refresh",
+        "allow_insecure_loopback",
+        "ca_file",
         "issuer",
         "audience",
         "leeway_s",
@@ -182,23 +240,86 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, s: &mut Snapshot) -> Res<()> {
             parse_jwk_set(&v, &path.display().to_string()).map_err(|(place, e)| (format!("{at} ({place})"), e))?;
         keys = keys.union(from_file).map_err(|e| (at, e))?;
     }
-    s.keys = keys;
-    let p = &mut s.policy;
-    p.issuers = j.strings_or_string("issuer")?.unwrap_or_default();
-    p.audiences = j.strings_or_string("audience")?.unwrap_or_default();
-    p.leeway_s = j.num("leeway_s", 0.0, 86400.0 * 365.0)?.unwrap_or(0.0);
+    let mut p = Policy {
+        issuers: j.strings_or_string("issuer")?.unwrap_or_default(),
+        audiences: j.strings_or_string("audience")?.unwrap_or_default(),
+        leeway_s: j.num("leeway_s", 0.0, 86400.0 * 365.0)?.unwrap_or(0.0),
+        max_lifetime_s: j.num("max_lifetime_s", 0.0, f64::MAX)?,
+        typ: j.str("typ")?.map(normalize_typ),
+        ..Policy::default()
+    };
     if let Some(r) = j.strings_or_string("require")? {
         p.require = r;
     }
-    p.max_lifetime_s = j.num("max_lifetime_s", 0.0, f64::MAX)?;
-    p.typ = j.str("typ")?.map(normalize_typ);
+    if in_list && p.issuers.is_empty() {
+        return Err((j.path("issuer"), "each profile in a list needs its issuer (tokens are routed by iss)".into()));
+    }
+    let mut max_token_bytes = DEFAULT_MAX_TOKEN_BYTES;
     if let Some(n) = j.uint("max_token_bytes", MAX_TOKEN_BYTES_LIMIT as u64)? {
         if n == 0 {
             return Err((j.path("max_token_bytes"), "must be at least 1".into()));
         }
-        s.max_token_bytes = n as usize;
+        max_token_bytes = n as usize;
     }
-    Ok(())
+    let remote = build_remote(j, dir, &p)?;
+    let keys = Arc::new(keys);
+    Ok(Profile { policy: p, static_keys: keys.clone(), keys, remote, max_token_bytes })
+}
+
+fn build_remote(j: &Obj<'_>, dir: &Path, p: &Policy) -> Res<Option<Arc<RemoteSpec>>> {
+    let insecure = match j.get("allow_insecure_loopback") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err((j.path("allow_insecure_loopback"), "must be true or false".into())),
+    };
+    let discovery = match j.get("discovery") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err((j.path("discovery"), "must be true or false".into())),
+    };
+    let source = match (j.str("jwks_uri")?, discovery) {
+        (Some(_), true) => return Err((j.path("discovery"), "give jwks_uri or discovery, not both".into())),
+        (Some(u), false) => {
+            check_url(u, insecure).map_err(|e| (j.path("jwks_uri"), e))?;
+            Source::JwksUri(u.to_string())
+        }
+        (None, true) => {
+            let [issuer] = p.issuers.as_slice() else {
+                return Err((j.path("discovery"), "discovery needs exactly one issuer".into()));
+            };
+            check_url(issuer, insecure).map_err(|e| (j.path("issuer"), e))?;
+            Source::Discovery { issuer: issuer.clone() }
+        }
+        (None, false) => {
+            for k in ["refresh", "ca_file", "allow_insecure_loopback"] {
+                if j.get(k).is_some() {
+                    return Err((j.path(k), "only meaningful with jwks_uri or discovery".into()));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    let mut refresh = Refresh::default();
+    if let Some(r) = j.obj("refresh")? {
+        r.only(&["min_s", "max_s", "timeout_s"])?;
+        refresh.min_s = r.num("min_s", 0.01, 86400.0 * 30.0)?.unwrap_or(refresh.min_s);
+        refresh.max_s = r.num("max_s", 0.01, 86400.0 * 30.0)?.unwrap_or(refresh.max_s.max(refresh.min_s));
+        refresh.timeout_s = r.num("timeout_s", 0.01, 600.0)?.unwrap_or(refresh.timeout_s);
+        if refresh.max_s < refresh.min_s {
+            return Err((r.path("max_s"), "must not be below min_s".into()));
+        }
+    }
+    let ca_pem = match j.str("ca_file")? {
+        None => None,
+        Some(f) => {
+            let path = dir.join(f);
+            Some(std::fs::read(&path).map_err(|e| (j.path("ca_file"), format!("cannot read {}: {e}", path.display())))?)
+        }
+    };
+    if cfg!(not(feature = "remote-jwks")) {
+        return Err((j.path("jwks_uri"), "this build of warden has no remote JWKS support (feature remote-jwks)".into()));
+    }
+    Ok(Some(Arc::new(RemoteSpec::new(source, refresh, insecure, ca_pem))))
 }
 
 fn build_api_keys(a: &Obj<'_>) -> Res<ApiKeys> {

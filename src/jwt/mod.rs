@@ -5,7 +5,7 @@
 pub mod policy;
 pub mod token;
 
-use crate::config::Snapshot;
+use crate::config::{Profile, Snapshot};
 use crate::keys::{Alg, Key, Selection};
 use crate::runtime::Runtime;
 use crate::scratch::{Scratch, Span};
@@ -47,16 +47,27 @@ pub(crate) fn verify<'s>(
     let Scratch { dec, out, scopes, names } = scratch;
     let p = token::parse(token, dec, names).map_err(|_| Code::Malformed)?;
 
+    let profile = select_profile(snap, &p)?;
+    if token.len() > profile.max_token_bytes {
+        return Err(Code::TooLarge);
+    }
     let alg = header_alg(&p).ok_or(Code::UnsupportedAlg)?;
     let kid = p.header.kid;
     let kid_eq = |k: &str| kid.is_some_and(|h| h.eq_bytes(k.as_bytes()));
-    let selection = snap.keys.select(alg, kid.is_some().then_some(&kid_eq as &dyn Fn(&str) -> bool));
+    let selection = profile.keys.select(alg, kid.is_some().then_some(&kid_eq as &dyn Fn(&str) -> bool));
     let candidates = match selection {
-        Selection::UnsupportedAlg => return Err(Code::UnsupportedAlg),
-        Selection::UnknownKey => return Err(Code::UnknownKey),
         Selection::Keys(c) => c,
+        miss => {
+            // A kid (or alg) the provider may have started using since the
+            // last fetch: ask the refresher, answer now (never wait on I/O).
+            if let Some(remote) = &profile.remote {
+                remote.want();
+                rt.wake_refresher();
+            }
+            return Err(if matches!(miss, Selection::UnsupportedAlg) { Code::UnsupportedAlg } else { Code::UnknownKey });
+        }
     };
-    if let Some(want) = &snap.policy.typ {
+    if let Some(want) = &profile.policy.typ {
         match p.header.typ {
             Some(t) if policy::typ_matches(&t, want) => {}
             _ => return Err(Code::BadType),
@@ -68,7 +79,7 @@ pub(crate) fn verify<'s>(
 
     let key = verify_signature(rt, alg, candidates, token, &p).ok_or(Code::BadSignature)?;
 
-    snap.policy.check(&p, now)?;
+    profile.policy.check(&p, now)?;
 
     // Revocation, after everything else has passed (SPEC §3).
     let c = &p.claims;
@@ -124,6 +135,24 @@ pub(crate) fn verify<'s>(
         exp: c.exp.map(|d| d.value),
         exp_text,
     })
+}
+
+/// The issuer profile a token is checked against. With one profile (`jwt`
+/// an object, as SPEC §1 has it) that is the profile, and `iss` is a policy
+/// matter checked after the signature. With several, the token's `iss`
+/// selects the profile whose keys may verify it — a token is never checked
+/// with another issuer's keys — and an `iss` no profile has is `bad_issuer`
+/// (there is no key to check its signature with).
+#[inline]
+fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<&'a Profile, Code> {
+    match snap.profiles.as_slice() {
+        [] => Err(Code::UnsupportedAlg),
+        [one] => Ok(one),
+        many => {
+            let iss = p.claims.iss.ok_or(Code::BadIssuer)?;
+            many.iter().find(|pr| pr.policy.issuers.iter().any(|i| iss.eq_bytes(i.as_bytes()))).ok_or(Code::BadIssuer)
+        }
+    }
 }
 
 /// Find the candidate key whose signature verifies, consulting the

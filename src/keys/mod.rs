@@ -16,6 +16,7 @@ pub use jwk::parse_jwk;
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 
 /// Public key material in the form ring verifies with.
+#[derive(Clone)]
 pub(crate) enum Material {
     Hmac(ring::hmac::Key),
     /// Big-endian modulus (no leading zeros) and exponent. ring re-parses
@@ -31,6 +32,7 @@ pub(crate) enum Material {
 }
 
 /// One verification key, pinned to one algorithm.
+#[derive(Clone)]
 pub struct Key {
     alg: Alg,
     kid: Option<Box<str>>,
@@ -113,7 +115,7 @@ impl core::fmt::Debug for Key {
 pub const MAX_KIDLESS_TRIES: usize = 4;
 
 /// The key set of one snapshot, indexed by algorithm.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct KeySet {
     keys: Vec<Key>,
     /// For each alg, the indices of the keys pinned to it, in config order.
@@ -199,6 +201,19 @@ impl KeySet {
     pub fn union(mut self, other: KeySet) -> Result<KeySet, String> {
         self.keys.extend(other.keys);
         KeySet::new(self.keys)
+    }
+
+    /// `a`'s keys, then those of `b` that `a` does not already hold (same
+    /// fingerprint): configured keys plus a fetched set, where the provider
+    /// may well publish a key the config also pins.
+    pub fn merged(a: &KeySet, b: &KeySet) -> Result<KeySet, String> {
+        let mut keys = a.keys.clone();
+        for k in &b.keys {
+            if !a.keys.iter().any(|x| x.fingerprint == k.fingerprint) {
+                keys.push(k.clone());
+            }
+        }
+        KeySet::new(keys)
     }
 
     /// Select the keys a token with this alg and kid may be verified with.

@@ -16,8 +16,12 @@ use crate::stats::{Counter, StatsSnapshot};
 use crate::verdict::{Code, Kind, Rejection};
 use crate::verified::Verified;
 use arc_swap::ArcSwap;
+use crate::jwks::LogLevel;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+
+mod remote;
 
 /// The outcome of one verification.
 pub type Verdict<'s> = Result<Verified<'s>, Rejection>;
@@ -25,9 +29,30 @@ pub type Verdict<'s> = Result<Verified<'s>, Rejection>;
 /// A credential verifier. Cheap to share (`&Verifier` or `Arc<Verifier>`)
 /// across threads; every method takes `&self`.
 pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+/// The shared state; the remote-JWKS refresher thread holds a weak reference.
+pub(crate) struct Inner {
     snap: ArcSwap<Snapshot>,
     rt: Runtime,
+    /// Serializes writers (reload, key swaps, revocations); readers never take it.
     writer: Mutex<()>,
+    remote: Mutex<remote::RemoteState>,
+    logger: Mutex<Option<Logger>>,
+    shutdown: AtomicBool,
+}
+
+/// A host's log sink for events off the hot path (remote key fetches).
+pub type Logger = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+impl Drop for Verifier {
+    fn drop(&mut self) {
+        // The refresher sees the flag (or the last strong reference gone) at
+        // its next wake-up and exits; it never keeps the verifier alive.
+        self.inner.shutdown.store(true, std::sync::atomic::Ordering::Release);
+        self.inner.rt.wake_refresher();
+    }
 }
 
 /// Name under which a Basic user name that is not UTF-8 is budgeted (no
@@ -35,10 +60,34 @@ pub struct Verifier {
 const NON_UTF8_USER: &str = "\u{0}non-utf8";
 
 impl Verifier {
-    /// A verifier for a validated snapshot.
+    /// A verifier for a validated snapshot. When a JWT profile has a remote
+    /// key source, its first fetch happens here (bounded by the source's
+    /// timeout; a failure is logged and retried in the background, and the
+    /// configured keys serve meanwhile), then a refresher thread keeps it fresh.
     pub fn new(snap: Snapshot) -> Verifier {
+        Verifier::with_logger(snap, None)
+    }
+
+    /// [`Verifier::new`] with a logger installed before the first fetch.
+    pub fn with_logger(snap: Snapshot, logger: Option<Logger>) -> Verifier {
         let rt = Runtime::new(snap.cache);
-        Verifier { snap: ArcSwap::from_pointee(snap), rt, writer: Mutex::new(()) }
+        let v = Verifier {
+            inner: Arc::new(Inner {
+                snap: ArcSwap::from_pointee(snap),
+                rt,
+                writer: Mutex::new(()),
+                remote: Mutex::new(remote::RemoteState::default()),
+                logger: Mutex::new(logger),
+                shutdown: AtomicBool::new(false),
+            }),
+        };
+        v.sync_remotes();
+        v
+    }
+
+    /// Install (or remove, with `None`) the log sink for remote key events.
+    pub fn set_logger(&self, logger: Option<Logger>) {
+        *self.inner.logger.lock().unwrap_or_else(|e| e.into_inner()) = logger;
     }
 
     /// Load a config file.
@@ -54,19 +103,22 @@ impl Verifier {
 
     /// The snapshot in force (for inspection; verification loads its own).
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snap.load_full()
+        self.inner.snap.load_full()
     }
 
     fn install(&self, next: Result<Snapshot, ConfigError>) -> Result<(), ConfigError> {
         match next {
             Ok(s) => {
-                self.rt.resize_caches(s.cache);
-                self.snap.store(Arc::new(s));
-                self.rt.stats.bump(Counter::Reload);
+                self.inner.rt.resize_caches(s.cache);
+                // Keep the remote sets already fetched for sources the new
+                // config still names; new sources are fetched right after.
+                let s = self.inner.merge_known_remotes(s);
+                self.inner.snap.store(Arc::new(s));
+                self.inner.rt.stats.bump(Counter::Reload);
                 Ok(())
             }
             Err(e) => {
-                self.rt.stats.bump(Counter::ReloadFailure);
+                self.inner.rt.stats.bump(Counter::ReloadFailure);
                 Err(e)
             }
         }
@@ -75,60 +127,108 @@ impl Verifier {
     /// Re-read the config file this verifier was loaded from. On error the
     /// snapshot in force keeps serving, and the error says why.
     pub fn reload(&self) -> Result<(), ConfigError> {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(path) = self.snap.load().source.clone() else {
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(path) = self.inner.snap.load().source.clone() else {
             return Err(ConfigError {
                 file: None,
                 at: String::new(),
                 message: "this verifier was not loaded from a file; use reload_from_file or reload_from_json".into(),
             });
         };
-        self.install(Snapshot::from_file(&path))
+        let r = self.install(Snapshot::from_file(&path));
+        drop(_w);
+        self.after_reload(r)
     }
 
     /// Replace the whole config with the one in `path` (all or nothing).
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.install(Snapshot::from_file(path.as_ref()))
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let r = self.install(Snapshot::from_file(path.as_ref()));
+        drop(_w);
+        self.after_reload(r)
     }
 
     /// Replace the whole config with `json` (all or nothing).
     pub fn reload_from_json(&self, json: &[u8]) -> Result<(), ConfigError> {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.install(Snapshot::from_json(json, Path::new(".")))
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let r = self.install(Snapshot::from_json(json, Path::new(".")));
+        drop(_w);
+        self.after_reload(r)
     }
 
-    /// Replace the JWT key set with an RFC 7517 JWK Set, keeping the policy
-    /// and everything else. All keys are validated before the swap.
+    fn after_reload(&self, r: Result<(), ConfigError>) -> Result<(), ConfigError> {
+        if r.is_ok() {
+            self.sync_remotes();
+        }
+        r
+    }
+
+    /// Replace the configured JWT key set with an RFC 7517 JWK Set, keeping
+    /// the policy and everything else (for hosts that fetch keys
+    /// themselves). All keys are validated before the swap. With several
+    /// issuer profiles use [`Verifier::set_jwks_for`].
     pub fn set_jwks(&self, jwks_json: &[u8]) -> Result<(), ConfigError> {
+        self.set_jwks_at(None, jwks_json)
+    }
+
+    /// Replace the configured key set of the profile whose issuers include
+    /// `issuer`.
+    pub fn set_jwks_for(&self, issuer: &str, jwks_json: &[u8]) -> Result<(), ConfigError> {
+        self.set_jwks_at(Some(issuer), jwks_json)
+    }
+
+    fn set_jwks_at(&self, issuer: Option<&str>, jwks_json: &[u8]) -> Result<(), ConfigError> {
         let err = |at: &str, m: String| ConfigError { file: None, at: at.into(), message: m };
         let v: serde_json::Value =
             serde_json::from_slice(jwks_json).map_err(|e| err("jwks", format!("not valid JSON: {e}")))?;
         let keys = parse_jwk_set(&v, "jwks").map_err(|(at, m)| err(&at, m))?;
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let next = self.snap.load().with_keys(keys);
-        self.snap.store(Arc::new(next));
-        self.rt.stats.bump(Counter::KeySetSwap);
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let cur = self.inner.snap.load_full();
+        let i = match issuer {
+            None if cur.profiles.len() <= 1 => 0,
+            None => return Err(err("jwt", "several issuer profiles: name the issuer (set_jwks_for)".into())),
+            Some(iss) => cur
+                .profiles
+                .iter()
+                .position(|p| p.policy.issuers.iter().any(|i| i == iss))
+                .ok_or_else(|| err("jwt", format!("no profile has issuer {iss:?}")))?,
+        };
+        let remote = cur.profiles.get(i).and_then(|p| p.remote.as_ref()).and_then(|r| self.inner.remote_set(&r.id()));
+        let next = if cur.profiles.is_empty() {
+            let mut s = (*cur).clone();
+            let keys = Arc::new(keys);
+            s.profiles.push(crate::config::Profile {
+                static_keys: keys.clone(),
+                keys,
+                max_token_bytes: s.max_token_bytes,
+                ..Default::default()
+            });
+            s
+        } else {
+            cur.with_static_keys(i, keys, remote.as_deref()).map_err(|m| err("jwks", m))?
+        };
+        self.inner.snap.store(Arc::new(next));
+        self.inner.rt.stats.bump(Counter::KeySetSwap);
         Ok(())
     }
 
     /// Revoke at run time; visible to every verification that starts after
     /// this returns. `now` prunes jti entries whose tokens have expired.
     pub fn revoke(&self, t: Target, now: f64) {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let next = self.rt.revoked.load().with(t, now);
-        self.rt.revoked.store(Arc::new(next));
-        self.rt.stats.bump(Counter::Revocation);
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let next = self.inner.rt.revoked.load().with(t, now);
+        self.inner.rt.revoked.store(Arc::new(next));
+        self.inner.rt.stats.bump(Counter::Revocation);
     }
 
     /// Undo a run-time revocation. Returns false when `t` was not revoked at
     /// run time (revocations in the config stay until the config changes).
     pub fn unrevoke(&self, t: &Target) -> bool {
-        let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        match self.rt.revoked.load().without(t) {
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match self.inner.rt.revoked.load().without(t) {
             Some(next) => {
-                self.rt.revoked.store(Arc::new(next));
-                self.rt.stats.bump(Counter::Revocation);
+                self.inner.rt.revoked.store(Arc::new(next));
+                self.inner.rt.stats.bump(Counter::Revocation);
                 true
             }
             None => false,
@@ -137,17 +237,17 @@ impl Verifier {
 
     /// Counters since the verifier was created.
     pub fn stats(&self) -> StatsSnapshot {
-        self.rt.stats.snapshot()
+        self.inner.rt.stats.snapshot()
     }
 
     fn record<'s>(&self, kind: Kind, r: Result<Verified<'s>, Code>, retry: Option<u64>) -> Verdict<'s> {
         match r {
             Ok(v) => {
-                self.rt.stats.verdict(kind, Code::Ok);
+                self.inner.rt.stats.verdict(kind, Code::Ok);
                 Ok(v)
             }
             Err(code) => {
-                self.rt.stats.verdict(kind, code);
+                self.inner.rt.stats.verdict(kind, code);
                 Err(Rejection { kind, code, retry_after_s: if code == Code::RateLimited { retry } else { None } })
             }
         }
@@ -155,14 +255,14 @@ impl Verifier {
 
     /// Verify a compact JWS.
     pub fn verify_jwt<'s>(&self, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.snap.load();
-        let r = crate::jwt::verify(&snap, &self.rt, token, now, scratch);
+        let snap = self.inner.snap.load();
+        let r = crate::jwt::verify(&snap, &self.inner.rt, token, now, scratch);
         self.record(Kind::Jwt, r, None)
     }
 
     /// Verify an API key.
     pub fn verify_api_key<'s>(&self, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.snap.load();
+        let snap = self.inner.snap.load();
         let mut retry = None;
         let r = self.api_key(&snap, key, now, scratch, &mut retry);
         self.record(Kind::ApiKey, r, retry)
@@ -180,14 +280,14 @@ impl Verifier {
             return Err(Code::TooLarge);
         }
         let e = snap.api_keys.lookup(key).ok_or(Code::BadApiKey)?;
-        if snap.revoked.api_key_revoked(&e.id) || self.rt.revoked.load().api_key_revoked(&e.id) {
+        if snap.revoked.api_key_revoked(&e.id) || self.inner.rt.revoked.load().api_key_revoked(&e.id) {
             return Err(Code::Revoked);
         }
         if !e.valid_at(now) {
             return Err(Code::BadApiKey);
         }
         if let Some(rate) = e.rate {
-            if let Err(wait) = self.rt.rates.take(&e.id, rate, now) {
+            if let Err(wait) = self.inner.rt.rates.take(&e.id, rate, now) {
                 *retry = Some(wait);
                 return Err(Code::RateLimited);
             }
@@ -215,7 +315,7 @@ impl Verifier {
 
     /// Verify a Basic user and password (raw octets, RFC 7617).
     pub fn verify_basic<'s>(&self, user: &[u8], password: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.snap.load();
+        let snap = self.inner.snap.load();
         let mut retry = None;
         let r = if user.len() + 1 + password.len() > snap.max_token_bytes {
             Err(Code::TooLarge)
@@ -228,7 +328,7 @@ impl Verifier {
     /// Verify `user:password` as given on the command line (split at the
     /// first colon; no colon is `malformed`).
     pub fn verify_basic_pair<'s>(&self, pair: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.snap.load();
+        let snap = self.inner.snap.load();
         let mut retry = None;
         let r = if pair.len() > snap.max_token_bytes {
             Err(Code::TooLarge)
@@ -255,22 +355,22 @@ impl Verifier {
         // The failure budget is checked before the password (SPEC §5), so a
         // locked-out guesser learns nothing from the verdict.
         if let Some(max) = users.max_failures_per_min {
-            if let Err(wait) = self.rt.failures.check(budget_name, max, now) {
+            if let Err(wait) = self.inner.rt.failures.check(budget_name, max, now) {
                 *retry = Some(wait);
                 return Err(Code::RateLimited);
             }
         }
         let ok = match users.get(user) {
             Some(u) => {
-                let caches = self.rt.caches.load();
+                let caches = self.inner.rt.caches.load();
                 let creds = &caches.creds;
                 if creds.enabled() {
                     let tag = creds.tag(user, password);
                     if creds.hit(&tag, u, now) {
-                        self.rt.stats.bump(Counter::BasicCacheHit);
+                        self.inner.rt.stats.bump(Counter::BasicCacheHit);
                         true
                     } else {
-                        self.rt.stats.bump(Counter::BasicCacheMiss);
+                        self.inner.rt.stats.bump(Counter::BasicCacheMiss);
                         let ok = u.hash.verify(password);
                         if ok {
                             creds.insert(tag, u, now);
@@ -288,7 +388,7 @@ impl Verifier {
         };
         if !ok {
             if users.max_failures_per_min.is_some() {
-                self.rt.failures.fail(budget_name, now);
+                self.inner.rt.failures.fail(budget_name, now);
             }
             return Err(Code::BadCredentials);
         }
@@ -311,9 +411,9 @@ impl Verifier {
     /// Verify the value of an `Authorization` header (SPEC §5 "Credentials"):
     /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
     pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.snap.load();
+        let snap = self.inner.snap.load();
         let malformed = |kind| {
-            self.rt.stats.verdict(kind, Code::Malformed);
+            self.inner.rt.stats.verdict(kind, Code::Malformed);
             Err(Rejection::new(kind, Code::Malformed))
         };
         let Some((scheme, cred)) = split_authorization(value) else {
@@ -328,7 +428,7 @@ impl Verifier {
             }
         } else if scheme.eq_ignore_ascii_case(b"basic") {
             if cred.len() > snap.max_token_bytes {
-                self.rt.stats.verdict(Kind::Basic, Code::TooLarge);
+                self.inner.rt.stats.verdict(Kind::Basic, Code::TooLarge);
                 return Err(Rejection::new(Kind::Basic, Code::TooLarge));
             }
             scratch.clear();

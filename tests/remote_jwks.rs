@@ -1,0 +1,320 @@
+//! Remote JWKS against a local HTTPS server with a test CA: start-up fetch,
+//! max-age refresh, rotation with overlap, unknown-kid refetch under a flood,
+//! provider failures, OIDC discovery, and two issuers with colliding kids.
+#![cfg(feature = "remote-jwks")]
+
+mod common;
+
+use common::https::{Reply, Server};
+use common::mint::{jwks, TestKey};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use warden::jwks::LogLevel;
+use warden::{Code, Counter, Scratch, Snapshot, Verifier};
+
+const NOW: f64 = 1_750_000_000.0;
+
+struct Setup {
+    dir: PathBuf,
+    logs: Arc<Mutex<Vec<(LogLevel, String)>>>,
+}
+
+impl Setup {
+    fn new(server: &Server) -> Setup {
+        let dir = std::env::temp_dir().join(format!(
+            "warden-remote-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), &server.ca_pem).unwrap();
+        Setup { dir, logs: Arc::default() }
+    }
+
+    fn verifier(&self, jwt: Value) -> Verifier {
+        let path = self.dir.join("warden.json");
+        std::fs::write(&path, serde_json::to_vec(&json!({ "jwt": jwt })).unwrap()).unwrap();
+        let logs = self.logs.clone();
+        let logger: warden::Logger = Arc::new(move |l, m| logs.lock().unwrap().push((l, m.to_string())));
+        Verifier::with_logger(Snapshot::from_file(&path).unwrap(), Some(logger))
+    }
+
+    fn logged(&self, needle: &str) -> bool {
+        self.logs.lock().unwrap().iter().any(|(_, m)| m.contains(needle))
+    }
+}
+
+fn code(v: &Verifier, token: &str) -> Code {
+    let mut s = Scratch::new();
+    v.verify_jwt(token.as_bytes(), NOW, &mut s).map(|_| Code::Ok).unwrap_or_else(|r| r.code)
+}
+
+fn claims(iss: Option<&str>) -> Value {
+    let mut c = json!({"sub": "s", "exp": NOW + 3600.0});
+    if let Some(i) = iss {
+        c["iss"] = json!(i);
+    }
+    c
+}
+
+/// Poll until `f` holds (the refresher runs on its own thread), at most `secs`.
+fn eventually(secs: f64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+#[test]
+fn fetched_at_start_then_refreshed_on_max_age() {
+    let srv = Server::start();
+    let (k1, k2) = (TestKey::es256("k1"), TestKey::eddsa("k2"));
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(1));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.2, "max_s": 60}}));
+    let (t1, t2) = (k1.sign(&claims(None)), k2.sign(&claims(None)));
+    assert_eq!(code(&v, &t1), Code::Ok, "keys are there from the first request");
+    assert_eq!(srv.hits("/jwks"), 1);
+    assert_eq!(v.stats().counter(Counter::JwksFetch), 1);
+    // The provider rotates: k1 disappears, k2 appears. max-age=1 drives a refresh.
+    srv.set("/jwks", Reply::json(jwks(&[&k2]).to_string()).max_age(1));
+    assert!(eventually(5.0, || code(&v, &t2) == Code::Ok), "new key served after max-age");
+    assert_eq!(code(&v, &t1), Code::UnsupportedAlg, "a key gone from the provider stops verifying");
+    assert!(s.logged("installed 1 keys"));
+}
+
+#[test]
+fn without_max_age_the_default_ttl_applies_within_bounds() {
+    let srv = Server::start();
+    let k1 = TestKey::es256("k1");
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()));
+    let s = Setup::new(&srv);
+    let _v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 0.5}}));
+    // Default TTL (600 s) clamped to max_s = 0.5 s: a few refreshes in 2 s.
+    assert!(eventually(3.0, || srv.hits("/jwks") >= 3), "hits {}", srv.hits("/jwks"));
+}
+
+#[test]
+fn rotation_with_overlap_and_the_token_cache() {
+    let srv = Server::start();
+    let (old, new) = (TestKey::es256("old"), TestKey::es256("new"));
+    srv.set("/jwks", Reply::json(jwks(&[&old, &new]).to_string()).max_age(3600));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 3600}}));
+    let (to, tn) = (old.sign(&claims(None)), new.sign(&claims(None)));
+    for _ in 0..2 {
+        assert_eq!(code(&v, &to), Code::Ok);
+        assert_eq!(code(&v, &tn), Code::Ok);
+    }
+    assert!(v.stats().counter(Counter::TokenCacheHit) >= 2);
+    // End of the overlap: the provider drops `old`. An unknown kid makes the
+    // refresher fetch (after min_s), and the cached `old` token dies with its key.
+    srv.set("/jwks", Reply::json(jwks(&[&new]).to_string()).max_age(3600));
+    let probe = TestKey::es256("not-yet-known").sign(&claims(None));
+    assert_eq!(code(&v, &probe), Code::UnknownKey);
+    assert!(eventually(5.0, || code(&v, &to) == Code::UnknownKey), "old key removed, cache entry not honoured");
+    assert_eq!(code(&v, &tn), Code::Ok);
+}
+
+#[test]
+fn unknown_kid_flood_costs_one_fetch_per_min_s_and_cannot_starve_a_real_new_key() {
+    let srv = Server::start();
+    let (k1, k2) = (TestKey::es256("k1"), TestKey::es256("k2"));
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(3600));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 1.0, "max_s": 3600}}));
+    assert_eq!(srv.hits("/jwks"), 1);
+    srv.set("/jwks", Reply::json(jwks(&[&k1, &k2]).to_string()).max_age(3600));
+    let t2 = k2.sign(&claims(None));
+    let start = Instant::now();
+    let mut bogus = 0u32;
+    let mut first_k2 = None;
+    let mut k2_ok_after = None;
+    while start.elapsed() < Duration::from_secs(3) {
+        // A flood of made-up kids (the same forged token shape, new kid each time).
+        for _ in 0..200 {
+            let forged = format!(
+                "{}.{}.AAAA",
+                common::mint::b64u(json!({"alg": "ES256", "kid": format!("bogus-{bogus}")}).to_string().as_bytes()),
+                common::mint::b64u(b"{}")
+            );
+            assert_eq!(code(&v, &forged), Code::UnknownKey);
+            bogus += 1;
+        }
+        let c = code(&v, &t2);
+        first_k2.get_or_insert(c);
+        if c == Code::Ok && k2_ok_after.is_none() {
+            k2_ok_after = Some(start.elapsed());
+        }
+    }
+    let hits = srv.hits("/jwks");
+    // Start-up fetch + at most one per min_s (3 s of flood → ≤ 4 more).
+    assert!(hits <= 1 + 4, "{bogus} bogus kids caused {hits} fetches");
+    assert_eq!(first_k2, Some(Code::UnknownKey), "the triggering request is answered at once, not held");
+    let after = k2_ok_after.expect("the real new key must be served despite the flood");
+    assert!(after < Duration::from_millis(2500), "{after:?}");
+}
+
+#[test]
+fn provider_failures_keep_the_last_good_set() {
+    let srv = Server::start();
+    let k1 = TestKey::es256("k1");
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(3600));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem",
+                               "refresh": {"min_s": 0.05, "max_s": 0.2, "timeout_s": 0.3}}));
+    let t1 = k1.sign(&claims(None));
+    assert_eq!(code(&v, &t1), Code::Ok);
+    let weak = json!({"keys": [{"kty": "oct", "alg": "HS256", "kid": "w", "k": "c2hvcnQ"}]}).to_string();
+    let mut slow = Reply::json(jwks(&[&k1]).to_string());
+    slow.delay = Duration::from_millis(1500);
+    for (what, reply) in [
+        ("status 500", Reply::status(500)),
+        ("not valid JSON", Reply::json("{\"keys\": [")),
+        ("at least 32", Reply::json(weak)),
+        ("timeout", slow),
+    ] {
+        let failures = v.stats().counter(Counter::JwksFetchFailure);
+        srv.set("/jwks", reply);
+        assert!(eventually(5.0, || v.stats().counter(Counter::JwksFetchFailure) > failures), "{what}: no failure counted");
+        assert_eq!(code(&v, &t1), Code::Ok, "{what}: the last good set keeps serving");
+    }
+    assert!(s.logged("HTTP status 500") && s.logged("not valid JSON") && s.logged("at least 32"));
+    assert!(s.logs.lock().unwrap().iter().any(|(l, _)| *l == LogLevel::Warn));
+    // The provider recovers.
+    let k2 = TestKey::es256("k2");
+    srv.set("/jwks", Reply::json(jwks(&[&k2]).to_string()).max_age(3600));
+    assert!(eventually(5.0, || code(&v, &k2.sign(&claims(None))) == Code::Ok));
+}
+
+#[test]
+fn provider_down_at_start_then_recovers() {
+    let srv = Server::start();
+    let k1 = TestKey::es256("k1");
+    srv.set("/jwks", Reply::status(503));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 1}}));
+    let t1 = k1.sign(&claims(None));
+    assert_eq!(code(&v, &t1), Code::UnsupportedAlg, "no keys yet");
+    assert_eq!(v.stats().counter(Counter::JwksFetchFailure), 1);
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()));
+    assert!(eventually(5.0, || code(&v, &t1) == Code::Ok), "retried with back-off");
+}
+
+#[test]
+fn untrusted_certificate_is_refused() {
+    let srv = Server::start();
+    let k1 = TestKey::es256("k1");
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()));
+    let s = Setup::new(&srv);
+    // No ca_file: the public web roots do not know the test CA.
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks")}));
+    assert_eq!(code(&v, &k1.sign(&claims(None))), Code::UnsupportedAlg);
+    assert_eq!(v.stats().counter(Counter::JwksFetchFailure), 1);
+}
+
+#[test]
+fn oidc_discovery() {
+    let srv = Server::start();
+    let k1 = TestKey::eddsa("k1");
+    let issuer = srv.url("");
+    srv.set(
+        "/.well-known/openid-configuration",
+        Reply::json(json!({"issuer": issuer, "jwks_uri": srv.url("/keys")}).to_string()),
+    );
+    srv.set("/keys", Reply::json(jwks(&[&k1]).to_string()));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"issuer": issuer, "discovery": true, "ca_file": "ca.pem"}));
+    assert_eq!(code(&v, &k1.sign(&claims(Some(&issuer)))), Code::Ok);
+    assert_eq!(code(&v, &k1.sign(&claims(Some("https://other")))), Code::BadIssuer);
+
+    // A discovery document for another issuer is refused (RFC 8414 §3.3).
+    let srv2 = Server::start();
+    let issuer2 = srv2.url("");
+    srv2.set("/.well-known/openid-configuration", Reply::json(json!({"issuer": "https://evil.example", "jwks_uri": srv2.url("/keys")}).to_string()));
+    srv2.set("/keys", Reply::json(jwks(&[&k1]).to_string()));
+    let s2 = Setup::new(&srv2);
+    let v2 = s2.verifier(json!({"issuer": issuer2, "discovery": true, "ca_file": "ca.pem"}));
+    assert_eq!(code(&v2, &k1.sign(&claims(Some(&issuer2)))), Code::UnsupportedAlg);
+    assert_eq!(srv2.hits("/keys"), 0);
+    assert!(s2.logged("evil.example"));
+}
+
+#[test]
+fn two_issuers_with_colliding_kids() {
+    let srv = Server::start();
+    let a = TestKey::es256("k1");
+    let b = TestKey::es256("k1");
+    srv.set("/b-keys", Reply::json(jwks(&[&b]).to_string()));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!([
+        {"issuer": "https://a.example", "jwks": jwks(&[&a]), "audience": ["api"]},
+        {"issuer": "https://b.example", "jwks_uri": srv.url("/b-keys"), "ca_file": "ca.pem"}
+    ]));
+    let mut ca = claims(Some("https://a.example"));
+    ca["aud"] = json!("api");
+    assert_eq!(code(&v, &a.sign(&ca)), Code::Ok);
+    assert_eq!(code(&v, &b.sign(&claims(Some("https://b.example")))), Code::Ok);
+    // Same kid, but each issuer's tokens are checked with that issuer's keys only.
+    assert_eq!(code(&v, &a.sign(&claims(Some("https://b.example")))), Code::BadSignature);
+    let mut cb = claims(Some("https://a.example"));
+    cb["aud"] = json!("api");
+    assert_eq!(code(&v, &b.sign(&cb)), Code::BadSignature);
+    // Per-profile policy: a's audience applies to a's tokens only.
+    assert_eq!(code(&v, &a.sign(&claims(Some("https://a.example")))), Code::BadAudience);
+    assert_eq!(code(&v, &a.sign(&claims(Some("https://c.example")))), Code::BadIssuer);
+    assert_eq!(code(&v, &a.sign(&claims(None))), Code::BadIssuer);
+    // set_jwks needs to know which profile.
+    assert!(v.set_jwks(jwks(&[&a]).to_string().as_bytes()).is_err());
+    v.set_jwks_for("https://a.example", jwks(&[&b]).to_string().as_bytes()).unwrap();
+    assert_eq!(code(&v, &b.sign(&cb)), Code::Ok);
+}
+
+#[test]
+fn remote_config_errors_name_the_place() {
+    let bad = [
+        (json!({"jwks_uri": "http://127.0.0.1:9/jwks"}), "jwt.jwks_uri"),
+        (json!({"jwks_uri": "http://example.com/jwks", "allow_insecure_loopback": true}), "jwt.jwks_uri"),
+        (json!({"jwks_uri": "https://x/jwks", "discovery": true, "issuer": "https://x"}), "jwt.discovery"),
+        (json!({"discovery": true}), "jwt.discovery"),
+        (json!({"discovery": true, "issuer": ["https://a", "https://b"]}), "jwt.discovery"),
+        (json!({"jwks_uri": "https://x/jwks", "refresh": {"min_s": 10, "max_s": 1}}), "jwt.refresh.max_s"),
+        (json!({"jwks_uri": "https://x/jwks", "refresh": {"every": 10}}), "jwt.refresh.every"),
+        (json!({"jwks_uri": "https://x/jwks", "ca_file": "missing.pem"}), "jwt.ca_file"),
+        (json!({"refresh": {"min_s": 1}}), "jwt.refresh"),
+        (json!([{"jwks": {"keys": []}}]), "jwt[0].issuer"),
+        (json!([{"issuer": "a"}, {"issuer": ["b", "a"]}]), "jwt[1].issuer"),
+        (json!([]), "jwt"),
+    ];
+    for (jwt, at) in bad {
+        let e = Verifier::from_json(json!({ "jwt": jwt }).to_string().as_bytes()).err().unwrap_or_else(|| panic!("{jwt} loaded"));
+        assert_eq!(e.at, at, "{jwt}: {e}");
+    }
+    // Plain http to loopback is allowed only with the explicit opt-in.
+    let ok = json!({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": true,
+                            "refresh": {"timeout_s": 0.2}}});
+    assert!(Verifier::from_json(ok.to_string().as_bytes()).is_ok());
+}
+
+#[test]
+fn cli_verifies_with_a_remote_key_set() {
+    let srv = Server::start();
+    let k1 = TestKey::es256("k1");
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()));
+    let s = Setup::new(&srv);
+    let path = s.dir.join("cli.json");
+    std::fs::write(&path, json!({"jwt": {"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem"}}).to_string()).unwrap();
+    let t = k1.sign(&claims(None));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["verify", "--config", path.to_str().unwrap(), "--now", &NOW.to_string(), "--jwt", &t])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"kid\": \"k1\""));
+}
