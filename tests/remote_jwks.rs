@@ -77,7 +77,8 @@ fn fetched_at_start_then_refreshed_on_max_age() {
     let (k1, k2) = (TestKey::es256("k1"), TestKey::eddsa("k2"));
     srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(1));
     let s = Setup::new(&srv);
-    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.2, "max_s": 60}}));
+    let v =
+        s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.2, "max_s": 60}}));
     let (t1, t2) = (k1.sign(&claims(None)), k2.sign(&claims(None)));
     assert_eq!(code(&v, &t1), Code::Ok, "keys are there from the first request");
     assert_eq!(srv.hits("/jwks"), 1);
@@ -95,7 +96,8 @@ fn without_max_age_the_default_ttl_applies_within_bounds() {
     let k1 = TestKey::es256("k1");
     srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()));
     let s = Setup::new(&srv);
-    let _v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 0.5}}));
+    let _v =
+        s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 0.5}}));
     // Default TTL (600 s) clamped to max_s = 0.5 s: a few refreshes in 2 s.
     assert!(eventually(3.0, || srv.hits("/jwks") >= 3), "hits {}", srv.hits("/jwks"));
 }
@@ -106,7 +108,8 @@ fn rotation_with_overlap_and_the_token_cache() {
     let (old, new) = (TestKey::es256("old"), TestKey::es256("new"));
     srv.set("/jwks", Reply::json(jwks(&[&old, &new]).to_string()).max_age(3600));
     let s = Setup::new(&srv);
-    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 3600}}));
+    let v = s
+        .verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 3600}}));
     let (to, tn) = (old.sign(&claims(None)), new.sign(&claims(None)));
     for _ in 0..2 {
         assert_eq!(code(&v, &to), Code::Ok);
@@ -128,7 +131,8 @@ fn unknown_kid_flood_costs_one_fetch_per_min_s_and_cannot_starve_a_real_new_key(
     let (k1, k2) = (TestKey::es256("k1"), TestKey::es256("k2"));
     srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(3600));
     let s = Setup::new(&srv);
-    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 1.0, "max_s": 3600}}));
+    let v = s
+        .verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 1.0, "max_s": 3600}}));
     assert_eq!(srv.hits("/jwks"), 1);
     srv.set("/jwks", Reply::json(jwks(&[&k1, &k2]).to_string()).max_age(3600));
     let t2 = k2.sign(&claims(None));
@@ -182,7 +186,10 @@ fn provider_failures_keep_the_last_good_set() {
     ] {
         let failures = v.stats().counter(Counter::JwksFetchFailure);
         srv.set("/jwks", reply);
-        assert!(eventually(5.0, || v.stats().counter(Counter::JwksFetchFailure) > failures), "{what}: no failure counted");
+        assert!(
+            eventually(5.0, || v.stats().counter(Counter::JwksFetchFailure) > failures),
+            "{what}: no failure counted"
+        );
         assert_eq!(code(&v, &t1), Code::Ok, "{what}: the last good set keeps serving");
     }
     assert!(s.logged("HTTP status 500") && s.logged("not valid JSON") && s.logged("at least 32"));
@@ -199,7 +206,8 @@ fn provider_down_at_start_then_recovers() {
     let k1 = TestKey::es256("k1");
     srv.set("/jwks", Reply::status(503));
     let s = Setup::new(&srv);
-    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 1}}));
+    let v =
+        s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 1}}));
     let t1 = k1.sign(&claims(None));
     assert_eq!(code(&v, &t1), Code::UnsupportedAlg, "no keys yet");
     assert_eq!(v.stats().counter(Counter::JwksFetchFailure), 1);
@@ -237,7 +245,10 @@ fn oidc_discovery() {
     // A discovery document for another issuer is refused (RFC 8414 §3.3).
     let srv2 = Server::start();
     let issuer2 = srv2.url("");
-    srv2.set("/.well-known/openid-configuration", Reply::json(json!({"issuer": "https://evil.example", "jwks_uri": srv2.url("/keys")}).to_string()));
+    srv2.set(
+        "/.well-known/openid-configuration",
+        Reply::json(json!({"issuer": "https://evil.example", "jwks_uri": srv2.url("/keys")}).to_string()),
+    );
     srv2.set("/keys", Reply::json(jwks(&[&k1]).to_string()));
     let s2 = Setup::new(&srv2);
     let v2 = s2.verifier(json!({"issuer": issuer2, "discovery": true, "ca_file": "ca.pem"}));
@@ -293,7 +304,9 @@ fn remote_config_errors_name_the_place() {
         (json!([]), "jwt"),
     ];
     for (jwt, at) in bad {
-        let e = Verifier::from_json(json!({ "jwt": jwt }).to_string().as_bytes()).err().unwrap_or_else(|| panic!("{jwt} loaded"));
+        let e = Verifier::from_json(json!({ "jwt": jwt }).to_string().as_bytes())
+            .err()
+            .unwrap_or_else(|| panic!("{jwt} loaded"));
         assert_eq!(e.at, at, "{jwt}: {e}");
     }
     // Plain http to loopback is allowed only with the explicit opt-in.

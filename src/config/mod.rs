@@ -12,8 +12,8 @@ mod read;
 use crate::apikey::{parse_hex32, ApiKeyEntry, ApiKeys};
 use crate::basic::{parse_htpasswd, User, Users};
 use crate::cache::DEFAULT_ENTRIES;
-use crate::jwt::policy::{normalize_typ, Policy, DEFAULT_MAX_TOKEN_BYTES};
 use crate::jwks::{check_url, Refresh, RemoteSpec, Source};
+use crate::jwt::policy::{normalize_typ, Policy, DEFAULT_MAX_TOKEN_BYTES};
 use crate::keys::{parse_jwk_set, KeySet};
 use crate::ratelimit::Rate;
 use crate::revocation::{Blocklist, Target};
@@ -313,11 +313,17 @@ fn build_remote(j: &Obj<'_>, dir: &Path, p: &Policy) -> Res<Option<Arc<RemoteSpe
         None => None,
         Some(f) => {
             let path = dir.join(f);
-            Some(std::fs::read(&path).map_err(|e| (j.path("ca_file"), format!("cannot read {}: {e}", path.display())))?)
+            Some(
+                std::fs::read(&path)
+                    .map_err(|e| (j.path("ca_file"), format!("cannot read {}: {e}", path.display())))?,
+            )
         }
     };
     if cfg!(not(feature = "remote-jwks")) {
-        return Err((j.path("jwks_uri"), "this build of warden has no remote JWKS support (feature remote-jwks)".into()));
+        return Err((
+            j.path("jwks_uri"),
+            "this build of warden has no remote JWKS support (feature remote-jwks)".into(),
+        ));
     }
     Ok(Some(Arc::new(RemoteSpec::new(source, refresh, insecure, ca_pem))))
 }

@@ -67,11 +67,8 @@ pub fn fetch(spec: &RemoteSpec) -> Result<(KeySet, Option<f64>), String> {
                 Some(i) if i == issuer => {}
                 other => return Err(format!("{url}: issuer is {other:?}, expected {issuer:?}")),
             }
-            let u = doc
-                .get("jwks_uri")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| format!("{url}: no jwks_uri"))?
-                .to_string();
+            let u =
+                doc.get("jwks_uri").and_then(|v| v.as_str()).ok_or_else(|| format!("{url}: no jwks_uri"))?.to_string();
             check_url(&u, spec.allow_insecure_loopback).map_err(|e| format!("{url}: jwks_uri {e}"))?;
             u
         }

@@ -99,7 +99,9 @@ pub fn check_url(url: &str, allow_insecure_loopback: bool) -> Result<(), String>
     }
     if let Some(rest) = url.strip_prefix("http://") {
         if !allow_insecure_loopback {
-            return Err(format!("{url:?} is not https (plain http is allowed only to loopback, with allow_insecure_loopback)"));
+            return Err(format!(
+                "{url:?} is not https (plain http is allowed only to loopback, with allow_insecure_loopback)"
+            ));
         }
         let authority = rest.split('/').next().unwrap_or("");
         let host = if let Some(v6) = authority.strip_prefix('[') {
@@ -107,8 +109,7 @@ pub fn check_url(url: &str, allow_insecure_loopback: bool) -> Result<(), String>
         } else {
             authority.split(':').next().unwrap_or("")
         };
-        let loopback = host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         return if loopback { Ok(()) } else { Err(format!("{url:?}: plain http is allowed only to loopback hosts")) };
     }
     Err(format!("{url:?} is not an https URL"))

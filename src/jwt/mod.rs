@@ -64,7 +64,11 @@ pub(crate) fn verify<'s>(
                 remote.want();
                 rt.wake_refresher();
             }
-            return Err(if matches!(miss, Selection::UnsupportedAlg) { Code::UnsupportedAlg } else { Code::UnknownKey });
+            return Err(if matches!(miss, Selection::UnsupportedAlg) {
+                Code::UnsupportedAlg
+            } else {
+                Code::UnknownKey
+            });
         }
     };
     if let Some(want) = &profile.policy.typ {

@@ -8,6 +8,7 @@
 
 use crate::b64;
 use crate::config::{ConfigError, Snapshot};
+use crate::jwks::LogLevel;
 use crate::keys::parse_jwk_set;
 use crate::revocation::Target;
 use crate::runtime::Runtime;
@@ -16,7 +17,6 @@ use crate::stats::{Counter, StatsSnapshot};
 use crate::verdict::{Code, Kind, Rejection};
 use crate::verified::Verified;
 use arc_swap::ArcSwap;
-use crate::jwks::LogLevel;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};

@@ -106,7 +106,9 @@ impl Inner {
             let st = if due && now >= cooled_at {
                 spec.take_wanted();
                 let next = match self.fetch_and_install(spec, &id) {
-                    Ok(delay) => Schedule { next_at: Instant::now() + secs(delay), last_attempt: Some(now), failures: 0 },
+                    Ok(delay) => {
+                        Schedule { next_at: Instant::now() + secs(delay), last_attempt: Some(now), failures: 0 }
+                    }
                     Err(_) => {
                         let failures = st.failures + 1;
                         let delay = jwks::next_after_failure(&spec.refresh, failures);
