@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run warden's benchmarks and write BENCHMARKS.md at the repository root.
+#
+#   benches/run.sh             full run (about 10 minutes on 2 cores, after the build)
+#   benches/run.sh --quick     short measurements: a smoke test, not numbers to publish
+#   benches/run.sh --profile   also profile with callgrind (benches/profile.sh) and
+#                              include the breakdown
+#
+# Extra arguments after `--` go to every criterion binary (e.g. a filter).
+# Honours CARGO_TARGET_DIR. Ratios within one run are what count: on a shared
+# machine, absolute times move with the load (the report records it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+PROFILE=0
+EXTRA=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --profile) PROFILE=1 ;;
+        --) shift; EXTRA=("$@"); break ;;
+        *) echo "usage: benches/run.sh [--quick] [--profile] [-- criterion args]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+TARGET="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$TARGET"
+TARGET="$(cd "$TARGET" && pwd)"
+export CRITERION_HOME="$TARGET/criterion"
+export WARDEN_BENCH_NOTES="$TARGET/warden-bench-notes"
+rm -rf "$CRITERION_HOME" "$WARDEN_BENCH_NOTES" # only this run's numbers
+mkdir -p "$WARDEN_BENCH_NOTES"
+
+ARGS=()
+if [ "$QUICK" = 1 ]; then
+    ARGS=(--warm-up-time 0.2 --measurement-time 0.5)
+fi
+ARGS+=("${EXTRA[@]}")
+
+# Build everything first, so the build does not run beside the measurements.
+cargo bench --no-run --bench jwt --bench credentials --bench scaling
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE="$(load)"
+for b in jwt credentials scaling; do
+    cargo bench --bench "$b" -- "${ARGS[@]}"
+done
+LOAD_AFTER="$(load)"
+
+PROFILE_MD=""
+if [ "$PROFILE" = 1 ]; then
+    benches/profile.sh "$TARGET/warden-profile"
+    PROFILE_MD="$TARGET/warden-profile/profile.md"
+fi
+
+python3 benches/report.py report --criterion "$CRITERION_HOME" --notes "$WARDEN_BENCH_NOTES" \
+    ${PROFILE_MD:+--profile "$PROFILE_MD"} --load "$LOAD_BEFORE / $LOAD_AFTER" --out BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
