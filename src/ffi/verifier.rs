@@ -1,0 +1,449 @@
+//! `warden_verifier`: creation, reload, key-set swap, revocation, stats.
+
+use super::{bytes, copy_text, guard, now_or_clock, status, utf8, Arg, CONFIG, INVALID_ARGUMENT, NOT_FOUND, OK};
+use crate::{Code, ConfigError, Counter, Kind, Target, Verifier};
+use std::ffi::c_char;
+use std::path::PathBuf;
+use std::ptr;
+use std::sync::Mutex;
+
+/// A verifier: one validated config snapshot plus run-time state (rate-limit
+/// buckets, caches, run-time revocations, counters).
+///
+/// Opaque. Create it with `warden_verifier_new_from_file` or
+/// `warden_verifier_new_from_json`, free it with `warden_verifier_free`.
+///
+/// Threads: every function taking a `const warden_verifier *` may be called
+/// from any number of threads at once on the same verifier, verifications
+/// included, while other threads reload, swap keys or revoke: a verification
+/// sees either the old or the new config, never a mix, and reloads never make
+/// verifications wait. Only `warden_verifier_free` needs exclusive access.
+pub struct warden_verifier {
+    pub(crate) inner: Verifier,
+    /// The message of the last refused reload / JWK Set.
+    last_error: Mutex<String>,
+}
+
+impl warden_verifier {
+    fn new(inner: Verifier) -> warden_verifier {
+        warden_verifier { inner, last_error: Mutex::new(String::new()) }
+    }
+
+    /// Turn the outcome of a reload into a status, keeping the message.
+    fn outcome(&self, r: Result<(), ConfigError>) -> u32 {
+        match r {
+            Ok(()) => OK,
+            Err(e) => {
+                *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = e.to_string();
+                CONFIG
+            }
+        }
+    }
+}
+
+/// The verifier at `v`, or `INVALID_ARGUMENT`.
+pub(crate) unsafe fn verifier<'a>(v: *const warden_verifier) -> Arg<&'a warden_verifier> {
+    v.as_ref().ok_or(INVALID_ARGUMENT)
+}
+
+#[cfg(unix)]
+fn path_of(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(b).into()
+}
+
+#[cfg(not(unix))]
+fn path_of(b: &[u8]) -> PathBuf {
+    String::from_utf8_lossy(b).into_owned().into()
+}
+
+/// Shared body of the two constructors.
+unsafe fn construct(
+    load: impl FnOnce() -> Arg<Result<Verifier, ConfigError>>,
+    out: *mut *mut warden_verifier,
+    err_buf: *mut c_char,
+    err_buf_len: usize,
+) -> u32 {
+    guard(|| {
+        if (err_buf.is_null() && err_buf_len != 0) || err_buf_len > isize::MAX as usize {
+            return INVALID_ARGUMENT;
+        }
+        let say = |msg: &str| {
+            let _ = copy_text(msg, err_buf, err_buf_len, ptr::null_mut());
+        };
+        if out.is_null() {
+            say("invalid argument: out is NULL");
+            return INVALID_ARGUMENT;
+        }
+        *out = ptr::null_mut();
+        match load() {
+            Err(code) => {
+                say("invalid argument: NULL pointer with a non-zero length");
+                code
+            }
+            Ok(Err(e)) => {
+                say(&e.to_string());
+                CONFIG
+            }
+            Ok(Ok(v)) => {
+                say("");
+                *out = Box::into_raw(Box::new(warden_verifier::new(v)));
+                OK
+            }
+        }
+    })
+}
+
+/// Load the config file at `(path, path_len)` (bytes of a file name, not
+/// NUL-terminated; relative names are relative to the current directory, and
+/// relative `jwks_file`/`htpasswd_file` names in the config are relative to
+/// the config's directory). The verifier remembers the path for
+/// `warden_verifier_reload`.
+///
+/// On success stores a new verifier in `*out` (free it with
+/// `warden_verifier_free`) and returns `WARDEN_CODE_OK`. Otherwise stores
+/// NULL in `*out` and returns `WARDEN_CODE_CONFIG` (unreadable file, invalid
+/// or refused config) or `WARDEN_CODE_INVALID_ARGUMENT` (`out` NULL, `path`
+/// NULL with a non-zero length, `err_buf` NULL with a non-zero
+/// `err_buf_len`).
+///
+/// `err_buf` (may be NULL when `err_buf_len` is 0) receives a NUL-terminated
+/// message, cut to fit: the empty string on success, else what went wrong
+/// and where (`"<file>: <JSON path or line/column>: <reason>"`).
+///
+/// Thread-safe; blocks on file I/O and key parsing.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_new_from_file(
+    path: *const c_char,
+    path_len: usize,
+    out: *mut *mut warden_verifier,
+    err_buf: *mut c_char,
+    err_buf_len: usize,
+) -> u32 {
+    let load = || -> Arg<Result<Verifier, ConfigError>> {
+        let p = bytes(path as *const u8, path_len)?;
+        Ok(Verifier::from_file(path_of(p)))
+    };
+    construct(load, out, err_buf, err_buf_len)
+}
+
+/// Load a config from JSON text `(json, len)` (UTF-8, not NUL-terminated).
+/// Relative `jwks_file`/`htpasswd_file` names resolve against the current
+/// directory. Such a verifier cannot `warden_verifier_reload` (it has no
+/// file); use `warden_verifier_reload_from_json`.
+///
+/// Returns `WARDEN_CODE_OK` (a new verifier in `*out`), `WARDEN_CODE_CONFIG`
+/// (invalid or refused JSON; `*out` = NULL) or
+/// `WARDEN_CODE_INVALID_ARGUMENT` (`out` NULL, `json` NULL with a non-zero
+/// length, `err_buf` NULL with a non-zero `err_buf_len`). `err_buf` and
+/// threads as `warden_verifier_new_from_file`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_new_from_json(
+    json: *const u8,
+    len: usize,
+    out: *mut *mut warden_verifier,
+    err_buf: *mut c_char,
+    err_buf_len: usize,
+) -> u32 {
+    let load = || -> Arg<Result<Verifier, ConfigError>> { Ok(Verifier::from_json(bytes(json, len)?)) };
+    construct(load, out, err_buf, err_buf_len)
+}
+
+/// Free a verifier. NULL is a no-op. No other thread may be using it, and it
+/// must not be used afterwards. `warden_result`s filled by it stay valid
+/// (they do not point into the verifier).
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_free(v: *mut warden_verifier) {
+    guard(|| {
+        if !v.is_null() {
+            // SAFETY: made by `Box::into_raw` in a constructor.
+            drop(Box::from_raw(v));
+        }
+        OK
+    });
+}
+
+/// Re-read the config file the verifier was created from
+/// (`warden_verifier_new_from_file`) or last reloaded from
+/// (`warden_verifier_reload_from_file`), and switch to it atomically.
+///
+/// Returns `WARDEN_CODE_OK`; `WARDEN_CODE_CONFIG` when the new config is
+/// refused or the verifier has no file (created from JSON) - the config in
+/// force keeps serving unchanged, and `warden_verifier_last_error` tells
+/// why; `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+///
+/// Thread-safe: verifications on other threads go on (with the old config
+/// until the switch); concurrent reloads, key swaps and revocations are
+/// serialized.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_reload(v: *const warden_verifier) -> u32 {
+    guard(|| status(verifier(v).map(|v| v.outcome(v.inner.reload()))))
+}
+
+/// Replace the whole config with the file at `(path, path_len)` (all or
+/// nothing); later `warden_verifier_reload` calls re-read that file.
+/// Results and threads as `warden_verifier_reload`; also
+/// `WARDEN_CODE_INVALID_ARGUMENT` when `path` is NULL with a non-zero length.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_reload_from_file(
+    v: *const warden_verifier,
+    path: *const c_char,
+    path_len: usize,
+) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let p = bytes(path as *const u8, path_len)?;
+            Ok(v.outcome(v.inner.reload_from_file(path_of(p))))
+        })())
+    })
+}
+
+/// Replace the whole config with JSON text `(json, len)` (all or nothing;
+/// relative file names resolve against the current directory).
+///
+/// Returns `WARDEN_CODE_OK`; `WARDEN_CODE_CONFIG` when refused (the config in
+/// force keeps serving; see `warden_verifier_last_error`);
+/// `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL or `json` is NULL with a
+/// non-zero length. Threads as `warden_verifier_reload`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_reload_from_json(
+    v: *const warden_verifier,
+    json: *const u8,
+    len: usize,
+) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let j = bytes(json, len)?;
+            Ok(v.outcome(v.inner.reload_from_json(j)))
+        })())
+    })
+}
+
+/// Replace the JWT key set with the RFC 7517 JWK Set `(json, len)`
+/// (`{"keys": [...]}`), keeping the policy and everything else. Every key is
+/// validated first: on `WARDEN_CODE_CONFIG` nothing changed and
+/// `warden_verifier_last_error` tells which key is wrong. A later reload
+/// replaces these keys with the config's. Results and threads as
+/// `warden_verifier_reload_from_json`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, json: *const u8, len: usize) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let j = bytes(json, len)?;
+            Ok(v.outcome(v.inner.set_jwks(j)))
+        })())
+    })
+}
+
+/// Copy the message of the most recent refused reload or JWK Set on this
+/// verifier (the empty string if none was ever refused; a later success does
+/// not clear it) into `(buf, buf_len)`, NUL-terminated and cut to fit at a
+/// UTF-8 boundary. `*needed` (when `needed` is not NULL) receives the full
+/// message length without the NUL.
+///
+/// Returns `WARDEN_CODE_OK`; `WARDEN_CODE_BUFFER_TOO_SMALL` when the message
+/// was cut (`buf_len < *needed + 1`); `WARDEN_CODE_INVALID_ARGUMENT` when
+/// `v` is NULL or `buf` is NULL with a non-zero `buf_len`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_last_error(
+    v: *const warden_verifier,
+    buf: *mut c_char,
+    buf_len: usize,
+    needed: *mut usize,
+) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let msg = v.last_error.lock().unwrap_or_else(|p| p.into_inner());
+            copy_text(&msg, buf, buf_len, needed)
+        })())
+    })
+}
+
+fn revoke(v: *const warden_verifier, t: impl FnOnce() -> Arg<Target>, now: f64) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = unsafe { verifier(v)? };
+            let now = now_or_clock(now)?;
+            v.inner.revoke(t()?, now);
+            Ok(OK)
+        })())
+    })
+}
+
+fn finite(x: f64) -> Arg<f64> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(INVALID_ARGUMENT)
+    }
+}
+
+/// Revoke the JWT id `(jti, len)` (UTF-8) at run time: every verification
+/// that starts after this returns rejects tokens with that `jti` as
+/// `WARDEN_CODE_REVOKED`. `until`: the token's `exp`; the entry is dropped
+/// once `now` passes it (0 = keep until unrevoked). `now` (0 = the clock)
+/// prunes entries whose `until` has passed.
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` NULL,
+/// `jti` NULL with a non-zero length or not UTF-8, `until`/`now` not
+/// finite). Thread-safe. Run-time revocations survive reloads; revocations
+/// in the config file are separate and cannot be unrevoked here.
+#[no_mangle]
+pub unsafe extern "C" fn warden_revoke_jti(
+    v: *const warden_verifier,
+    jti: *const c_char,
+    len: usize,
+    until: f64,
+    now: f64,
+) -> u32 {
+    let t = || {
+        let until = finite(until)?;
+        Ok(Target::Jti { jti: utf8(jti as *const u8, len)?.to_owned(), until: (until != 0.0).then_some(until) })
+    };
+    revoke(v, t, now)
+}
+
+/// Revoke every token of subject `(sub, len)` (UTF-8) issued at or before
+/// `before` (seconds since the epoch), and every token of that subject
+/// without `iat`. A later cut-off for the same subject replaces an earlier
+/// one (revoking never shortens what is revoked).
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` NULL,
+/// `sub` NULL with a non-zero length or not UTF-8, `before`/`now` not
+/// finite). Threads as `warden_revoke_jti`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_revoke_subject_before(
+    v: *const warden_verifier,
+    sub: *const c_char,
+    len: usize,
+    before: f64,
+    now: f64,
+) -> u32 {
+    let t = || Ok(Target::SubjectBefore { sub: utf8(sub as *const u8, len)?.to_owned(), before: finite(before)? });
+    revoke(v, t, now)
+}
+
+/// Revoke the API key whose configured `id` is `(id, len)` (UTF-8): it is
+/// rejected as `WARDEN_CODE_REVOKED` from now on.
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` NULL,
+/// `id` NULL with a non-zero length or not UTF-8, `now` not finite). Threads
+/// as `warden_revoke_jti`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_revoke_api_key_id(
+    v: *const warden_verifier,
+    id: *const c_char,
+    len: usize,
+    now: f64,
+) -> u32 {
+    revoke(v, || Ok(Target::ApiKeyId(utf8(id as *const u8, len)?.to_owned())), now)
+}
+
+fn unrevoke(v: *const warden_verifier, t: impl FnOnce() -> Arg<Target>) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = unsafe { verifier(v)? };
+            Ok(if v.inner.unrevoke(&t()?) { OK } else { NOT_FOUND })
+        })())
+    })
+}
+
+/// Undo `warden_revoke_jti` for `(jti, len)`.
+///
+/// Returns `WARDEN_CODE_OK` when an entry was removed,
+/// `WARDEN_CODE_NOT_FOUND` when there was no run-time revocation of that
+/// name (config revocations stay until the config changes), or
+/// `WARDEN_CODE_INVALID_ARGUMENT` (`v` NULL, name NULL with a non-zero
+/// length or not UTF-8). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn warden_unrevoke_jti(v: *const warden_verifier, jti: *const c_char, len: usize) -> u32 {
+    unrevoke(v, || Ok(Target::Jti { jti: utf8(jti as *const u8, len)?.to_owned(), until: None }))
+}
+
+/// Undo `warden_revoke_subject_before` for `(sub, len)`.
+///
+/// Returns `WARDEN_CODE_OK` (removed), `WARDEN_CODE_NOT_FOUND` (no run-time
+/// revocation for that subject) or `WARDEN_CODE_INVALID_ARGUMENT`, as
+/// `warden_unrevoke_jti`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_unrevoke_subject(v: *const warden_verifier, sub: *const c_char, len: usize) -> u32 {
+    unrevoke(v, || Ok(Target::SubjectBefore { sub: utf8(sub as *const u8, len)?.to_owned(), before: 0.0 }))
+}
+
+/// Undo `warden_revoke_api_key_id` for `(id, len)`.
+///
+/// Returns `WARDEN_CODE_OK` (removed), `WARDEN_CODE_NOT_FOUND` (no run-time
+/// revocation for that id) or `WARDEN_CODE_INVALID_ARGUMENT`, as
+/// `warden_unrevoke_jti`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_unrevoke_api_key_id(v: *const warden_verifier, id: *const c_char, len: usize) -> u32 {
+    unrevoke(v, || Ok(Target::ApiKeyId(utf8(id as *const u8, len)?.to_owned())))
+}
+
+/// Store in `*out` how many verifications of credential kind `kind`
+/// (`warden_kind`, not NONE) ended with verdict `code` (0..18) since the
+/// verifier was created (reloads do not reset counters).
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` or `out`
+/// NULL, unknown kind or code). Thread-safe and lock-free; counts taken
+/// while other threads verify may be a few apart from each other.
+#[no_mangle]
+pub unsafe extern "C" fn warden_stats_verdicts(v: *const warden_verifier, kind: u32, code: u32, out: *mut u64) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let out = out.as_mut().ok_or(INVALID_ARGUMENT)?;
+            let kind = Kind::ALL.into_iter().find(|k| *k as u32 == kind).ok_or(INVALID_ARGUMENT)?;
+            let code = Code::from_u32(code).ok_or(INVALID_ARGUMENT)?;
+            *out = v.inner.stats().verdicts(kind, code);
+            Ok(OK)
+        })())
+    })
+}
+
+/// Store in `*out` the value of event counter `which` (`warden_counter`)
+/// since the verifier was created.
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` or `out`
+/// NULL, unknown counter). Thread-safe and lock-free.
+#[no_mangle]
+pub unsafe extern "C" fn warden_stats_counter(v: *const warden_verifier, which: u32, out: *mut u64) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let out = out.as_mut().ok_or(INVALID_ARGUMENT)?;
+            let c = *Counter::ALL.get(which as usize).ok_or(INVALID_ARGUMENT)?;
+            *out = v.inner.stats().counter(c);
+            Ok(OK)
+        })())
+    })
+}
+
+/// Every counter in the Prometheus text exposition format
+/// (`warden_verdicts_total{kind="jwt",code="ok"} 12` ...), copied into
+/// `(buf, buf_len)` NUL-terminated; `*needed` (when not NULL) receives the
+/// text's length without the NUL. Call with `(NULL, 0)` to measure, then
+/// with a buffer of at least `*needed + 1` bytes (add some slack: counters
+/// grow between the calls).
+///
+/// Returns `WARDEN_CODE_OK`; `WARDEN_CODE_BUFFER_TOO_SMALL` when the text
+/// was cut; `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL or `buf` is NULL
+/// with a non-zero `buf_len`. Thread-safe; allocates a temporary string.
+#[no_mangle]
+pub unsafe extern "C" fn warden_stats_prometheus(
+    v: *const warden_verifier,
+    buf: *mut c_char,
+    buf_len: usize,
+    needed: *mut usize,
+) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            copy_text(&v.inner.stats().to_prometheus(), buf, buf_len, needed)
+        })())
+    })
+}
