@@ -1,0 +1,4 @@
+//! libFuzzer driver for `warden_fuzz::targets::htpasswd` (properties documented there).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| warden_fuzz::targets::htpasswd(data));
