@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Profile the hot paths with callgrind (instruction counts: deterministic, so
-# usable on a busy machine) and write a per-category breakdown of where each
-# verification's instructions go.
+# usable on a busy machine) and, where it works, perf (sampling on the real
+# CPU), and write per-category breakdowns of where each verification's time
+# goes: OUT_DIR/profile.md and OUT_DIR/perf.md.
 #
 #   benches/profile.sh [OUT_DIR]      (default: $CARGO_TARGET_DIR/warden-profile)
 #
-# Needs valgrind (Debian: apt-get install -y valgrind). Note: under valgrind
+# Needs valgrind (Debian: apt-get install -y valgrind); perf is optional. Note: under valgrind
 # ring cannot use SHA-NI (valgrind hides it), so ring's own share is larger
 # than on the real CPU; warden's share (everything that is not ring) is
 # what this profile is for.
@@ -43,3 +44,18 @@ for c in "${CASES[@]}"; do
 done
 python3 benches/report.py profile --out "$OUT/profile.md" "${FILES[@]}"
 echo "wrote $OUT/profile.md"
+
+# The same on the real CPU (SHA-NI and all), by sampling, where perf works.
+if command -v perf >/dev/null && perf record -e cpu-clock -o "$OUT/perf.probe.data" true >/dev/null 2>&1; then
+    PERF=()
+    for c in "jwt:HS256 1000000" "jwt:ES256 20000" "jwt:RS256 40000" "cache:ES256 1000000" "api_key 3000000"; do
+        set -- $c
+        f="$OUT/perf.${1//:/_}.data"
+        perf record -e cpu-clock -F 5000 -o "$f" "$BIN" "$1" "$2" >/dev/null 2>&1
+        PERF+=("$f")
+    done
+    python3 benches/report.py perf --out "$OUT/perf.md" "${PERF[@]}"
+    echo "wrote $OUT/perf.md"
+else
+    echo "perf is unavailable: skipping the sampling profile (apt-get install -y linux-perf)" >&2
+fi

@@ -3,10 +3,11 @@
 
     report.py report --criterion DIR [--notes DIR] [--profile FILE] --out BENCHMARKS.md
     report.py profile --out FILE callgrind.<case>.<iterations>.out ...
+    report.py perf --out FILE perf.<case>.data ...
 
 `report` reads the medians criterion saved (DIR/<group>/<bench>/new/estimates.json)
-and writes the ratio tables with their targets; `profile` summarizes callgrind
-profiles of benches/profile.rs by where the instructions go.
+and writes the ratio tables with their targets; `profile` and `perf` summarize
+callgrind and perf profiles of benches/profile.rs by where the time goes.
 """
 
 import argparse
@@ -111,7 +112,8 @@ def report(args):
     model, cpus, ext = machine()
     vers = lock_versions(["ring", "jsonwebtoken", "aws-lc-rs", "aws-lc-sys", "criterion", "base64", "arc-swap"])
     v = lambda n: ", ".join(vers.get(n) or ["?"])  # noqa: E731
-    commit = sh(["git", "rev-parse", "--short", "HEAD"])
+    # WARDEN_BENCH_COMMIT: for a run in an exported tree (no .git).
+    commit = os.environ.get("WARDEN_BENCH_COMMIT") or sh(["git", "rev-parse", "--short", "HEAD"])
     dirty = " (with uncommitted changes)" if sh(["git", "status", "--porcelain", "--untracked-files=no"]) else ""
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -235,9 +237,12 @@ def report(args):
     w(f"One `set_jwks` costs the calling thread {fmt_time(sa)} for the swapped set (HS256, ES256, "
       f"RS256 and EdDSA keys) and {fmt_time(se)} for all twelve bench keys.\n")
 
-    if args.profile and os.path.exists(args.profile):
-        w("## Where the time goes (callgrind)\n")
-        w(open(args.profile).read().strip() + "\n")
+    if args.profile:
+        parts = [p for p in args.profile if os.path.exists(p)]
+        if parts:
+            w("## Where the time goes\n")
+            for p in parts:
+                w(open(p).read().strip() + "\n")
 
     w("## Rerun\n")
     w("```sh\nbenches/run.sh              # about 10 minutes on 2 cores; writes BENCHMARKS.md\n"
@@ -256,7 +261,8 @@ def report(args):
 # --- callgrind summary -------------------------------------------------------
 
 CATEGORIES = [
-    ("ring (the cryptography)", lambda f, fn: "/ring-" in f or fn.startswith("ring_core_") or fn.startswith("ring::")),
+    ("ring (the cryptography)",
+     lambda f, fn: "/ring-" in f or fn.startswith(("ring_core_", "ring::", "__ecp_nistz256", "__bn_", "__rsaz"))),
     ("base64url decoding", lambda f, fn: "/base64-" in f or f.endswith("src/b64.rs") or "base64::" in fn or "b64::" in fn),
     ("duplicate-name check", lambda f, fn: "has_duplicate" in fn),
     ("UTF-8 validation", lambda f, fn: "str/validations.rs" in f or "from_utf8" in fn),
@@ -274,7 +280,7 @@ CATEGORIES = [
     ("stats counters", lambda f, fn: f.endswith("src/stats.rs") or "stats::" in fn),
     ("arc-swap loads", lambda f, fn: "/arc-swap-" in f or "arc_swap" in fn),
     ("result strings (scratch)", lambda f, fn: f.endswith("src/scratch.rs") or f.endswith("src/verified.rs")),
-    ("libc memcmp / memcpy / memset", lambda f, fn: "libc.so" in fn or "/multiarch/mem" in f),
+    ("libc memcmp / memcpy / memset", lambda f, fn: "libc.so" in fn or "/multiarch/mem" in f or fn.startswith("__mem")),
 ]
 OTHER = "everything else (verify_* glue: key selection, revocation, result strings, lookups)"
 FLOOR_OF = {"jwt:": "floor:", "cache:": None, "api_key": "sha256", "basic_cached": "hmac"}
@@ -367,20 +373,80 @@ def profile(args):
         f.write("\n".join(out) + "\n")
 
 
+def perf_shares(path):
+    """Share of samples per category, from `perf report` of `path` (symbols only:
+    inlined code counts in the function it was inlined into)."""
+    text = subprocess.run(["perf", "report", "-i", path, "--stdio", "--no-children", "--sort", "symbol",
+                           "-g", "none"], capture_output=True, text=True, check=True).stdout
+    cats = {}
+    for line in text.splitlines():
+        mm = re.match(r"^\s+([\d.]+)%\s+\[(.)\]\s+(.+?)\s*(?:-\s+-\s*)?$", line)
+        if not mm:
+            continue
+        pct, space, fn = float(mm.group(1)), mm.group(2), mm.group(3)
+        name = "kernel" if space == "k" else OTHER
+        if space != "k":
+            for cat, test in CATEGORIES:
+                if test("", fn):
+                    name = cat
+                    break
+        cats[name] = cats.get(name, 0.0) + pct
+    return cats
+
+
+def perf_summary(args):
+    ring_cat = CATEGORIES[0][0]
+    rows = []
+    for path in args.files:
+        mm = re.match(r"perf\.(.+)\.data$", os.path.basename(path))
+        case = mm.group(1) if mm else path
+        if case.startswith(("jwt_", "cache_")):
+            case = case.replace("_", ":", 1)
+        rows.append((case, perf_shares(path)))
+    out = []
+    w = out.append
+    w("On the real CPU (perf sampling, `benches/profile.sh`; ring uses SHA-NI here): share of each "
+      "verification's time. For a cold verification, 100 % / ring's share estimates warden / floor.\n")
+    cats = []
+    for _, c in rows:
+        for k in c:
+            if k not in cats:
+                cats.append(k)
+    cats.sort(key=lambda k: (k != ring_cat, -max(c.get(k, 0) for _, c in rows)))
+    w("| where | " + " | ".join(f"`{case}`" for case, _ in rows) + " |")
+    w("|---|" + "---:|" * len(rows))
+    for k in cats:
+        vals = [c.get(k, 0.0) for _, c in rows]
+        if max(vals) < 0.5:
+            continue
+        w(f"| {k} | " + " | ".join(f"{v:.1f}%" for v in vals) + " |")
+    est = []
+    for case, c in rows:
+        ring = c.get(ring_cat, 0.0)
+        est.append(f"{100 / ring:.2f}×" if ring > 0 and case.startswith("jwt:") else "—")
+    w("| **estimated warden / floor** | " + " | ".join(est) + " |")
+    w("")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("report")
     r.add_argument("--criterion", required=True)
     r.add_argument("--notes")
-    r.add_argument("--profile")
+    r.add_argument("--profile", action="append", help="markdown from profile.sh (repeatable)")
     r.add_argument("--load", default="")
     r.add_argument("--out", required=True)
     p = sub.add_parser("profile")
     p.add_argument("--out", required=True)
     p.add_argument("files", nargs="+")
+    q = sub.add_parser("perf")
+    q.add_argument("--out", required=True)
+    q.add_argument("files", nargs="+")
     args = ap.parse_args()
-    report(args) if args.cmd == "report" else profile(args)
+    {"report": report, "profile": profile, "perf": perf_summary}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 #
 #   benches/run.sh             full run (about 10 minutes on 2 cores, after the build)
 #   benches/run.sh --quick     short measurements: a smoke test, not numbers to publish
-#   benches/run.sh --profile   also profile with callgrind (benches/profile.sh) and
-#                              include the breakdown
+#   benches/run.sh --profile   also profile (benches/profile.sh: callgrind, and perf
+#                              where it works) and include the breakdowns
 #
 # Extra arguments after `--` go to every criterion binary (e.g. a filter).
 # Honours CARGO_TARGET_DIR. Ratios within one run are what count: on a shared
@@ -49,12 +49,12 @@ for b in jwt credentials scaling; do
 done
 LOAD_AFTER="$(load)"
 
-PROFILE_MD=""
+PROFILE_ARGS=()
 if [ "$PROFILE" = 1 ]; then
     benches/profile.sh "$TARGET/warden-profile"
-    PROFILE_MD="$TARGET/warden-profile/profile.md"
+    PROFILE_ARGS=(--profile "$TARGET/warden-profile/perf.md" --profile "$TARGET/warden-profile/profile.md")
 fi
 
 python3 benches/report.py report --criterion "$CRITERION_HOME" --notes "$WARDEN_BENCH_NOTES" \
-    ${PROFILE_MD:+--profile "$PROFILE_MD"} --load "$LOAD_BEFORE / $LOAD_AFTER" --out BENCHMARKS.md
+    "${PROFILE_ARGS[@]}" --load "$LOAD_BEFORE / $LOAD_AFTER" --out BENCHMARKS.md
 echo "wrote BENCHMARKS.md"
