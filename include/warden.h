@@ -428,14 +428,17 @@ uint32_t warden_verifier_new_from_json(const uint8_t *json,
 // (they do not point into the verifier).
 void warden_verifier_free(struct warden_verifier *v);
 
-// Re-read the config file the verifier was created from
-// (`warden_verifier_new_from_file`) or last reloaded from
-// (`warden_verifier_reload_from_file`), and switch to it atomically.
+// Re-read the file the config in force came from (the one given to
+// `warden_verifier_new_from_file` or to the latest
+// `warden_verifier_reload_from_file`), and switch to it atomically. A config
+// installed by `*_from_json` has no file: then this fails until a
+// `warden_verifier_reload_from_file`. Keys set with
+// `warden_verifier_set_jwks` are replaced by the file's.
 //
 // Returns `WARDEN_CODE_OK`; `WARDEN_CODE_CONFIG` when the new config is
-// refused or the verifier has no file (created from JSON) - the config in
-// force keeps serving unchanged, and `warden_verifier_last_error` tells
-// why; `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+// refused or there is no file - the config in force keeps serving
+// unchanged, and `warden_verifier_last_error` tells why;
+// `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
 //
 // Thread-safe: verifications on other threads go on (with the old config
 // until the switch); concurrent reloads, key swaps and revocations are
