@@ -130,8 +130,11 @@ def report(args):
     w(f"- machine: {model}, {cpus} CPUs ({', '.join(ext) or 'no SHA/AVX flags'}); "
       f"{platform.system()} {platform.release()}")
     if args.load:
-        w(f"- load average before / after the run: {args.load} (the machine may be shared: ratios are "
-          "what count, absolute times are indicative)")
+        nice = os.nice(0)
+        w(f"- load average before / after the run: {args.load}"
+          f"{f'; benchmarks ran at nice {nice}' if nice else ''}"
+          f"{f'; the run took {args.minutes} min' if args.minutes else ''} (the machine may be shared: "
+          "ratios are what count, absolute times are indicative)")
     w(f"- {sh(['rustc', '-V']) or 'rustc ?'}; ring {v('ring')}; jsonwebtoken {v('jsonwebtoken')} "
       f"(backend `aws_lc_rs`: aws-lc-rs {v('aws-lc-rs')}); criterion {v('criterion')}; "
       f"base64 {v('base64')}; arc-swap {v('arc-swap')}")
@@ -438,6 +441,7 @@ def main():
     r.add_argument("--notes")
     r.add_argument("--profile", action="append", help="markdown from profile.sh (repeatable)")
     r.add_argument("--load", default="")
+    r.add_argument("--minutes", default="")
     r.add_argument("--out", required=True)
     p = sub.add_parser("profile")
     p.add_argument("--out", required=True)

@@ -44,10 +44,12 @@ cargo bench --no-run --bench jwt --bench credentials --bench scaling
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_BEFORE="$(load)"
+START=$(date +%s)
 for b in jwt credentials scaling; do
     cargo bench --bench "$b" -- "${ARGS[@]}"
 done
 LOAD_AFTER="$(load)"
+MINUTES=$(( ($(date +%s) - START + 30) / 60 ))
 
 PROFILE_ARGS=()
 if [ "$PROFILE" = 1 ]; then
@@ -56,5 +58,6 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 python3 benches/report.py report --criterion "$CRITERION_HOME" --notes "$WARDEN_BENCH_NOTES" \
-    "${PROFILE_ARGS[@]}" --load "$LOAD_BEFORE / $LOAD_AFTER" --out BENCHMARKS.md
+    "${PROFILE_ARGS[@]}" --load "$LOAD_BEFORE / $LOAD_AFTER" \
+    --minutes "$MINUTES" --out BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

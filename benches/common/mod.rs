@@ -84,8 +84,8 @@ pub fn criterion_cpu() -> Criterion<ThreadCpu> {
     Criterion::default()
         .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40)
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
         .nresamples(20_000)
         .without_plots()
 }
