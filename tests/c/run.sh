@@ -56,6 +56,23 @@ libs_shared="$(pkg-config --libs warden)" || { fail "pkg-config --libs warden"; 
 # Static: the archive itself, plus the system libraries warden.pc lists.
 libs_static="$libdir/libwarden.a $(pkg-config --static --libs-only-l warden | sed -e 's/-lwarden\b//')"
 
+# The header stands alone, in strict C99 and in C++.
+
+if printf '#include "warden.h"\nint main(void) { return WARDEN_CODE_OK; }\n' |
+  "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -I"$root/include" -x c -fsyntax-only -; then
+  pass "warden.h compiles as C99"
+else
+  fail "warden.h compiles as C99"
+fi
+if command -v "${CXX:-c++}" >/dev/null; then
+  if printf '#include "warden.h"\nint main() { warden_result r = {}; return (int)warden_result_init(&r); }\n' |
+    "${CXX:-c++}" -std=c++11 -Wall -Wextra -Werror -I"$root/include" -x c++ -fsyntax-only -; then
+    pass "warden.h compiles as C++11"
+  else
+    fail "warden.h compiles as C++11"
+  fi
+fi
+
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 warn=(-std=c11 -Wall -Wextra -Werror)
 mkdir -p "$out"
