@@ -57,7 +57,6 @@ libs_shared="$(pkg-config --libs warden)" || { fail "pkg-config --libs warden"; 
 libs_static="$libdir/libwarden.a $(pkg-config --static --libs-only-l warden | sed -e 's/-lwarden\b//')"
 
 # The header stands alone, in strict C99 and in C++.
-
 if printf '#include "warden.h"\nint main(void) { return WARDEN_CODE_OK; }\n' |
   "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -I"$root/include" -x c -fsyntax-only -; then
   pass "warden.h compiles as C99"
