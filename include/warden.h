@@ -4,8 +4,9 @@
  * their precedence) is SPEC.md; this header is the C view of it.
  *
  * Linking: pkg-config --cflags --libs warden (build.rs writes warden.pc next
- * to libwarden.so / libwarden.a in target/<profile>/). A static link also
- * needs -lpthread -ldl -lm (listed in warden.pc).
+ * to libwarden.so / libwarden.a in target/<profile>/). For a static link,
+ * name libwarden.a itself and add `pkg-config --static --libs-only-l warden`
+ * (minus -lwarden): the system libraries Rust's standard library needs.
  *
  * Usage:
  *
@@ -35,11 +36,13 @@
  *   (NULL, 0) is the empty string, not an error. A NULL pointer where an
  *   object is required, a NULL data pointer with a non-zero length, or a
  *   length above PTRDIFF_MAX gives WARDEN_CODE_INVALID_ARGUMENT and changes
- *   nothing. Any other non-NULL pointer must point to memory valid for the
- *   stated length (warden cannot detect dangling or short buffers), and a
- *   warden_verifier or warden_result must come from warden's own functions
- *   (or be a zeroed warden_result). A `now` argument is seconds since the Unix epoch (fractions
- *   allowed); 0 means the system clock; NaN or an infinity is invalid.
+ *   nothing (a verify function still records that code in its result). Any
+ *   other non-NULL pointer must point to memory valid for the stated length
+ *   (warden cannot detect dangling or short buffers), and a warden_verifier
+ *   or warden_result must come from warden's own functions (or be a zeroed
+ *   warden_result). A `now` argument is seconds since the Unix epoch
+ *   (fractions allowed); 0 means the system clock; NaN or an infinity is
+ *   invalid.
  * - Strings handed out (subject, kid, key id, scopes, claims) are UTF-8 and
  *   NOT NUL-terminated: use the length. They point into the caller's
  *   warden_result and live until its next verification or
