@@ -24,6 +24,12 @@ pub struct warden_verifier {
     last_error: Mutex<String>,
 }
 
+// The header promises that one verifier serves every thread.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<warden_verifier>();
+};
+
 impl warden_verifier {
     fn new(inner: Verifier) -> warden_verifier {
         warden_verifier { inner, last_error: Mutex::new(String::new()) }
