@@ -1,0 +1,226 @@
+"""The Python API: constructors, results, claims, errors, run-time changes."""
+
+import copy
+import json
+import math
+import pickle
+
+import pytest
+
+import warden
+from conftest import API_KEY, HS_SECRET, NOW, b64u, base_config, hs256, token
+
+
+def test_version_and_codes():
+    assert warden.library_version == "0.1.0"
+    assert warden.CODES[0] == "ok" and warden.CODES[7] == "bad_signature" and warden.CODES[18] == "rate_limited"
+    assert len(warden.CODES) == 19
+
+
+def test_from_file_and_from_config(tmp_path, config):
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(config))
+    for v in (warden.Verifier.from_file(p), warden.Verifier.from_file(str(p)), warden.Verifier.from_config(config),
+              warden.Verifier.from_config(json.dumps(config)), warden.Verifier.from_config(json.dumps(config).encode())):
+        assert v.verify_jwt(token(), NOW).ok
+        v.close()
+        assert v.closed
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(warden.ConfigError) as e:
+        warden.Verifier.from_file(tmp_path / "missing.json")
+    assert "missing.json" in str(e.value)
+    bad = {"jwt": {"jwks": {"keys": [{"kty": "oct", "kid": "x", "alg": "HS256", "k": b64u(b"short")}]}}}
+    with pytest.raises(warden.ConfigError):
+        warden.Verifier.from_config(bad)
+    with pytest.raises(warden.ConfigError) as e:
+        warden.Verifier.from_config({"jwt": {"leeway": 3}})
+    assert "leeway" in str(e.value)
+    assert isinstance(e.value, ValueError) and isinstance(e.value, warden.WardenError)
+    with pytest.raises(TypeError):
+        warden.Verifier.from_config(42)
+    with pytest.raises(TypeError):
+        warden.Verifier()
+
+
+def test_accepted_jwt(verifier):
+    r = verifier.verify_jwt(token(sub="Øystein", scope="orders:read orders:write", jti="j-1", roles={"a": [1, 2]}), NOW)
+    assert r and r.ok and r.code == "ok" and r.kind == "jwt"
+    assert r.subject == "Øystein" and r.kid == "hs" and r.key_id is None
+    assert r.scopes == ("orders:read", "orders:write")
+    assert r.has_scope("orders:read") and r.has_scopes(["orders:read", "orders:write"]) and not r.has_scope("x")
+    assert r.exp == NOW + 3600 and isinstance(r.exp, float)
+    assert r.retry_after is None
+    assert r.claim("jti") == "j-1" and r.claim("nope") is None and r.claim("nope", 5) == 5
+    assert r.claim_path("roles.a") == [1, 2] and r.claim_path("roles.b", "d") == "d"
+    assert r.claims["sub"] == "Øystein"
+    assert json.loads(r.payload) == r.claims
+    assert "Øystein" in repr(r)
+
+
+def test_result_is_immutable_snapshot(verifier):
+    a = verifier.verify_jwt(token(sub="first", roles=["x"]), NOW)
+    b = verifier.verify_jwt(token(sub="second", scope="s2"), NOW)
+    c = verifier.verify_api_key(API_KEY, NOW)
+    d = verifier.verify_jwt("bad", NOW)
+    # Later verifications on the same thread reuse the C result: the snapshots stay.
+    assert a.subject == "first" and a.scopes == ("orders:read",) and a.claim("sub") == "first"
+    assert b.subject == "second" and b.scopes == ("s2",)
+    assert c.subject == "billing" and c.key_id == "key-1" and c.scopes == ("orders:read", "orders:write")
+    assert d.code == "malformed"
+    with pytest.raises(AttributeError):
+        a.subject = "x"
+    with pytest.raises(AttributeError):
+        a.anything = 1
+    roles = a.claim("roles")
+    roles.append("y")
+    assert a.claim("roles") == ["x"]
+    claims = a.claims
+    claims["sub"] = "changed"
+    assert a.claims["sub"] == "first"
+    assert copy.deepcopy(a) is a
+    p = pickle.loads(pickle.dumps(a))
+    assert p.subject == "first" and p.claim("roles") == ["x"]
+
+
+def test_accepts_str_and_bytes(verifier):
+    t = token()
+    assert verifier.verify_jwt(t.encode(), NOW).ok
+    assert verifier.verify_jwt(bytearray(t.encode()), NOW).ok
+    assert verifier.verify_jwt(memoryview(t.encode()), NOW).ok
+    with pytest.raises(TypeError):
+        verifier.verify_jwt(123, NOW)
+
+
+def test_rejections(verifier):
+    t = token()
+    assert verifier.verify_jwt(t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1], NOW).code == "bad_signature"
+    r = verifier.verify_jwt(t, NOW + 3600)
+    assert not r and r.code == "expired" and r.kind == "jwt"
+    assert r.subject is None and r.scopes == () and r.exp is None and r.claim("sub") is None and r.claims == {}
+    assert verifier.verify_jwt(token(exp=None), NOW).code == "missing_claim"
+    assert verifier.verify_jwt(hs256({"exp": NOW + 5}, kid="other"), NOW).code == "unknown_key"
+    assert verifier.verify_jwt(hs256({"exp": NOW + 5}, secret=b"x" * 32), NOW).code == "bad_signature"
+    assert verifier.verify_api_key(API_KEY[:-1] + "0", NOW).code == "bad_api_key"
+    assert verifier.verify_basic("alice", "nope", NOW).code == "bad_credentials"
+    assert verifier.verify_authorization("Digest x", NOW).code == "malformed"
+
+
+def test_clock(verifier):
+    # now=None (the default) is the system clock.
+    import time
+
+    t = hs256({"sub": "u", "exp": time.time() + 60})
+    assert verifier.verify_jwt(t).ok
+    assert verifier.verify_jwt(t, None).ok
+    assert verifier.verify_jwt(hs256({"sub": "u", "exp": time.time() - 60})).code == "expired"
+
+
+def test_usage_errors(verifier):
+    with pytest.raises(ValueError):
+        verifier.verify_jwt(token(), math.nan)
+    with pytest.raises(ValueError):
+        verifier.verify_jwt(token(), math.inf)
+    with pytest.raises(TypeError):
+        verifier.verify_jwt(token(), "tomorrow")
+    verifier.close()
+    with pytest.raises(ValueError, match="closed"):
+        verifier.verify_jwt(token(), NOW)
+    with pytest.raises(ValueError, match="closed"):
+        verifier.reload()
+    verifier.close()  # twice is fine
+
+
+def test_api_key_and_rate_limit(verifier):
+    r = verifier.verify_api_key(API_KEY, NOW)
+    assert r.ok and r.kind == "api_key" and r.key_id == "key-1" and r.subject == "billing" and r.exp is None
+    assert verifier.verify_authorization("Bearer " + API_KEY, NOW).ok  # burst 2
+    r = verifier.verify_api_key(API_KEY, NOW)
+    assert r.code == "rate_limited" and r.retry_after >= 1 and r.kind == "api_key"
+    assert "retry_after" in repr(r)
+    assert verifier.verify_api_key(API_KEY, NOW + 10).ok
+
+
+def test_basic(verifier):
+    r = verifier.verify_basic("alice", "wonderland", NOW)
+    assert r.ok and r.kind == "basic" and r.subject == "alice" and r.scopes == ()
+    assert verifier.verify_basic(b"alice", b"wonderland", NOW).ok
+    import base64
+
+    r = verifier.verify_authorization("Basic " + base64.b64encode(b"alice:wonderland").decode(), NOW)
+    assert r.ok and r.kind == "basic" and r.claim("sub") is None
+
+
+def test_authorization_claims(verifier):
+    r = verifier.verify_authorization("  bearer  " + token(sub="via-header", x=1) + " \t", NOW)
+    assert r.ok and r.subject == "via-header" and r.claim("x") == 1
+
+
+def test_revocation(verifier):
+    t = token(jti="jti-9")
+    assert verifier.verify_jwt(t, NOW).ok
+    verifier.revoke_jti("jti-9", until=NOW + 7200, now=NOW)
+    assert verifier.verify_jwt(t, NOW).code == "revoked"
+    assert verifier.unrevoke_jti("jti-9") is True
+    assert verifier.unrevoke_jti("jti-9") is False
+    assert verifier.verify_jwt(t, NOW).ok
+    verifier.revoke_subject_before("user-1", NOW, now=NOW)
+    assert verifier.verify_jwt(t, NOW).code == "revoked"
+    assert verifier.unrevoke_subject("user-1")
+    verifier.revoke_api_key_id("key-1", now=NOW)
+    assert verifier.verify_api_key(API_KEY, NOW).code == "revoked"
+    assert verifier.unrevoke_api_key_id("key-1")
+    assert not verifier.unrevoke_api_key_id("key-1")
+
+
+def test_reload_and_jwks(tmp_path, config):
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(config))
+    v = warden.Verifier.from_file(p)
+    t = token()
+    assert v.verify_jwt(t, NOW).ok
+    other = b"o" * 32
+    v.set_jwks({"keys": [{"kty": "oct", "kid": "hs", "alg": "HS256", "k": b64u(other)}]})
+    assert v.verify_jwt(t, NOW).code == "bad_signature"
+    assert v.verify_jwt(hs256({"sub": "u", "exp": NOW + 5}, secret=other), NOW).ok
+    assert v.counter("key_set_swap") == 1
+    v.reload()
+    assert v.verify_jwt(t, NOW).ok
+    p.write_text('{"jwt": {"leeway": 1}}')
+    with pytest.raises(warden.ConfigError) as e:
+        v.reload()
+    assert "leeway" in str(e.value) and "leeway" in v.last_error()
+    assert v.verify_jwt(t, NOW).ok  # the old config keeps serving
+    with pytest.raises(warden.ConfigError):
+        v.set_jwks({"keys": [{"kty": "oct", "kid": "w", "alg": "HS256", "k": b64u(b"weak")}]})
+    v.reload_from_config(base_config(jwt={"jwks": {"keys": []}}))
+    assert v.verify_jwt(t, NOW).code == "unsupported_alg"
+    q = tmp_path / "second.json"
+    q.write_text(json.dumps(config))
+    v.reload_from_file(q)
+    assert v.verify_jwt(t, NOW).ok
+    v.close()
+
+
+def test_stats(verifier):
+    verifier.verify_jwt(token(), NOW)
+    verifier.verify_jwt("x", NOW)
+    assert verifier.verdict_count("jwt", "ok") == 1
+    assert verifier.verdict_count("jwt", "malformed") == 1
+    text = verifier.prometheus()
+    assert 'kind="jwt"' in text
+    with pytest.raises(ValueError):
+        verifier.counter("nope")
+    with pytest.raises(ValueError):
+        verifier.verdict_count("jwt", "nope")
+
+
+def test_installed_package_has_library_and_types():
+    import os
+
+    pkg = os.path.dirname(warden.__file__)
+    assert os.path.isfile(os.path.join(pkg, "py.typed"))
+    if os.environ.get("WARDEN_EXPECT_INSTALLED"):
+        assert os.path.isfile(os.path.join(pkg, "_lib", "libwarden.so"))
+        assert "site-packages" in pkg

@@ -1,0 +1,684 @@
+"""Verifier and Result: the Pythonic face of the C ABI (include/warden.h)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import ctypes
+import json
+import math
+import os
+import struct
+import threading
+from typing import Any, Iterable, Mapping, Optional, Tuple, Union
+
+from . import _native as _n
+
+__all__ = [
+    "CODES",
+    "KINDS",
+    "COUNTERS",
+    "ConfigError",
+    "InternalError",
+    "Result",
+    "Verifier",
+    "WardenError",
+]
+
+StrOrBytes = Union[str, bytes, bytearray, memoryview]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+#: The verdict codes of SPEC section 3, by number (``CODES[0] == "ok"``).
+CODES: Tuple[str, ...] = tuple(_n.code_str(i).decode() for i in range(19))
+_CODE_NUM = {name: i for i, name in enumerate(CODES)}
+#: Credential kinds, by number (``KINDS[0]`` is ``None``: no verdict).
+KINDS: Tuple[Optional[str], ...] = (None, "jwt", "api_key", "basic")
+_KIND_NUM = {"jwt": 1, "api_key": 2, "basic": 3}
+#: Event counters (``Verifier.counter``), in the order of ``enum warden_counter``.
+COUNTERS: Tuple[str, ...] = (
+    "token_cache_hit",
+    "token_cache_miss",
+    "basic_cache_hit",
+    "basic_cache_miss",
+    "reload",
+    "reload_failure",
+    "key_set_swap",
+    "revocation",
+    "jwks_fetch",
+    "jwks_fetch_failure",
+)
+
+
+class WardenError(Exception):
+    """Base of every exception warden raises (rejections are results, not exceptions)."""
+
+
+class ConfigError(WardenError, ValueError):
+    """A config, reload or JWK Set was refused; the message says where and why."""
+
+
+class InternalError(WardenError, RuntimeError):
+    """warden caught a bug of its own (a Rust panic); the call had no effect."""
+
+
+# --------------------------------------------------------------------------
+# Results
+
+
+class _Payload:
+    """The bytes a JWT verdict came from, decoded into claims on first use.
+
+    Keeping a reference to the (immutable) bytes object the caller passed is
+    the cheapest correct snapshot: nothing is copied at verification time,
+    and the claims stay readable after any number of later verifications.
+    warden has already checked the payload (strict RFC 8259, no duplicate
+    members, valid UTF-8), so Python's json module reads the same values.
+    """
+
+    __slots__ = ("src", "authorization", "raw", "parsed")
+
+    def __init__(self, src: bytes, authorization: bool) -> None:
+        self.src = src
+        self.authorization = authorization
+        self.raw: Optional[bytes] = None
+        self.parsed: Optional[dict] = None
+
+    def payload(self) -> bytes:
+        raw = self.raw
+        if raw is None:
+            token = self.src
+            if self.authorization:
+                # "Bearer <token>", trimmed of spaces/tabs (SPEC section 5).
+                token = token.strip(b" \t").split(None, 1)[1].strip(b" \t")
+            seg = token.split(b".")[1]
+            raw = self.raw = base64.urlsafe_b64decode(seg + b"=" * (-len(seg) % 4))
+        return raw
+
+    def claims(self) -> dict:
+        parsed = self.parsed
+        if parsed is None:
+            parsed = self.parsed = json.loads(self.payload())
+        return parsed
+
+
+_MISSING: Any = object()
+
+
+class Result(tuple):
+    """The verdict of one verification: an immutable snapshot.
+
+    It owns copies of everything it shows, so it stays valid (and unchanged)
+    after later verifications, on any thread. ``bool(result)`` is ``ok``.
+
+    Attributes:
+        ok: accepted?
+        code: ``"ok"`` or the SPEC section 3 code (``"expired"``, ``"bad_signature"``, ...).
+        kind: ``"jwt"``, ``"api_key"``, ``"basic"`` (for a rejected Authorization value,
+            the kind its scheme announced), or ``None``.
+        subject: the JWT ``sub``, the API key's owner, the Basic user (accepted only).
+        kid: the ``kid`` of the JWK that verified a JWT (accepted JWTs only).
+        key_id: the API key's ``id`` (accepted API keys only).
+        scopes: tuple of scopes (JWT ``scope`` split on spaces or ``scp``; API key scopes).
+        exp: the JWT ``exp`` as a float, or ``None``.
+        retry_after: whole seconds before a retry can succeed (``rate_limited`` only).
+    """
+
+    __slots__ = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the credential was accepted."""
+        return tuple.__getitem__(self, 0)  # type: ignore[no-any-return]
+
+    @property
+    def code(self) -> str:
+        """``"ok"`` or the SPEC section 3 verdict code."""
+        return tuple.__getitem__(self, 1)  # type: ignore[no-any-return]
+
+    @property
+    def kind(self) -> Optional[str]:
+        """``"jwt"``, ``"api_key"``, ``"basic"`` or ``None``."""
+        return tuple.__getitem__(self, 2)  # type: ignore[no-any-return]
+
+    @property
+    def subject(self) -> Optional[str]:
+        """The JWT ``sub``, the API key's owner, the Basic user (accepted only)."""
+        return tuple.__getitem__(self, 3)  # type: ignore[no-any-return]
+
+    @property
+    def kid(self) -> Optional[str]:
+        """The ``kid`` of the key that verified a JWT (accepted JWTs only)."""
+        return tuple.__getitem__(self, 4)  # type: ignore[no-any-return]
+
+    @property
+    def key_id(self) -> Optional[str]:
+        """The API key's configured ``id`` (accepted API keys only)."""
+        return tuple.__getitem__(self, 5)  # type: ignore[no-any-return]
+
+    @property
+    def scopes(self) -> Tuple[str, ...]:
+        """The granted scopes (empty when rejected)."""
+        return tuple.__getitem__(self, 6)  # type: ignore[no-any-return]
+
+    @property
+    def exp(self) -> Optional[float]:
+        """The JWT ``exp`` (accepted JWTs with ``exp`` only)."""
+        return tuple.__getitem__(self, 7)  # type: ignore[no-any-return]
+
+    @property
+    def retry_after(self) -> Optional[int]:
+        """Seconds until a retry can succeed (``rate_limited`` only)."""
+        return tuple.__getitem__(self, 8)  # type: ignore[no-any-return]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Result":
+        raise TypeError("Result objects are made by Verifier.verify_*")
+
+    def __bool__(self) -> bool:
+        return tuple.__getitem__(self, 0)
+
+    def __repr__(self) -> str:
+        if not self[0]:
+            extra = ", retry_after=%d" % self[8] if self[8] is not None else ""
+            return "Result(ok=False, code=%r, kind=%r%s)" % (self[1], self[2], extra)
+        parts = ["ok=True", "kind=%r" % (self[2],)]
+        for name, i in (("subject", 3), ("kid", 4), ("key_id", 5)):
+            if self[i] is not None:
+                parts.append("%s=%r" % (name, self[i]))
+        if self[6]:
+            parts.append("scopes=%r" % (self[6],))
+        if self[7] is not None:
+            parts.append("exp=%r" % (self[7],))
+        return "Result(%s)" % ", ".join(parts)
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (tuple(self),))
+
+    def __copy__(self) -> "Result":
+        return self
+
+    def __deepcopy__(self, memo: Any) -> "Result":
+        return self
+
+    # ---- scopes
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the accepted credential carries ``scope``."""
+        return scope in tuple.__getitem__(self, 6)
+
+    def has_scopes(self, scopes: Iterable[str]) -> bool:
+        """Whether it carries every scope in ``scopes``."""
+        have = tuple.__getitem__(self, 6)
+        return all(s in have for s in scopes)
+
+    # ---- claims (accepted JWTs)
+
+    @property
+    def claims(self) -> dict:
+        """A new dict of every claim of an accepted JWT (``{}`` otherwise)."""
+        p = tuple.__getitem__(self, 9)
+        return json.loads(p.payload()) if p is not None else {}
+
+    @property
+    def payload(self) -> Optional[bytes]:
+        """The JWT payload's JSON text, as signed (``None`` unless an accepted JWT)."""
+        p = tuple.__getitem__(self, 9)
+        return p.payload() if p is not None else None
+
+    def claim(self, name: str, default: Any = None) -> Any:
+        """A top-level claim of an accepted JWT as a Python value (``default`` if absent).
+
+        Objects and arrays are returned as fresh copies: the result never changes.
+        """
+        p = tuple.__getitem__(self, 9)
+        if p is None:
+            return default
+        value = p.claims().get(name, _MISSING)
+        if value is _MISSING:
+            return default
+        if isinstance(value, (dict, list)):
+            return copy.deepcopy(value)
+        return value
+
+    def claim_path(self, path: str, default: Any = None) -> Any:
+        """A nested claim by dotted path (``"realm_access.roles"``), as warden_result_claim_path."""
+        p = tuple.__getitem__(self, 9)
+        if p is None:
+            return default
+        value: Any = p.claims()
+        for step in path.split("."):
+            if not isinstance(value, dict) or step not in value:
+                return default
+            value = value[step]
+        if isinstance(value, (dict, list)):
+            return copy.deepcopy(value)
+        return value
+
+
+_tuple_new = tuple.__new__
+
+
+def _rebuild(items: tuple) -> Result:
+    return _tuple_new(Result, items)
+
+
+def _rejection(code: int, kind: int, retry_after: Optional[int] = None) -> Result:
+    return _tuple_new(Result, (False, CODES[code], KINDS[kind], None, None, None, (), None, retry_after, None))
+
+
+# Rejections without retry_after are the same value every time: share them.
+_REJECTIONS = [[_rejection(c, k) for k in range(4)] for c in range(19)]
+
+
+# --------------------------------------------------------------------------
+# Per-thread C result
+
+
+class _Slot:
+    """One warden_result per thread, reused for every verification on it.
+
+    A verification is then one foreign call plus reads of this struct; the
+    Result handed out copies what it needs before the slot is reused.
+    """
+
+    __slots__ = ("r", "addr", "sp", "sl", "sp_ref", "sl_ref", "__weakref__")
+
+    def __init__(self) -> None:
+        self.r = _n.CResult()
+        self.addr = ctypes.addressof(self.r)
+        _n.result_init(self.addr)
+        self.sp = ctypes.c_void_p()
+        self.sl = ctypes.c_size_t()
+        self.sp_ref = ctypes.byref(self.sp)
+        self.sl_ref = ctypes.byref(self.sl)
+
+    def __del__(self) -> None:
+        try:
+            _n.result_free(self.addr)
+        except Exception:  # interpreter shutdown
+            pass
+
+
+_tls = threading.local()
+
+
+def _new_slot() -> _Slot:
+    s = _tls.slot = _Slot()
+    return s
+
+
+# code, kind, subject, subject_len, kid, kid_len, key_id, key_id_len,
+# scope_count, exp, has_exp, retry_after_s, internal
+_LAYOUT = struct.Struct("@IIPNPNPNNd?QP")
+if _LAYOUT.size != ctypes.sizeof(_n.CResult):  # pragma: no cover
+    raise ImportError("warden: struct warden_result layout mismatch")
+_unpack = _LAYOUT.unpack_from
+_string_at = _n.string_at
+_result_scope = _n.result_scope
+
+
+def _accepted(slot: _Slot, src: Optional[bytes], authorization: bool) -> Result:
+    (_, kind, sp, sl, kp, kl, ip, il, n, exp, has_exp, _, _) = _unpack(slot.r)
+    subject = _string_at(sp, sl).decode() if sp else None
+    kid = _string_at(kp, kl).decode() if kp else None
+    key_id = _string_at(ip, il).decode() if ip else None
+    if n:
+        addr, spr, slr, sp_, sl_ = slot.addr, slot.sp_ref, slot.sl_ref, slot.sp, slot.sl
+        scopes: Tuple[str, ...] = tuple(
+            _string_at(sp_.value, sl_.value).decode()
+            for i in range(n)
+            if _result_scope(addr, i, spr, slr) == 0
+        )
+    else:
+        scopes = ()
+    payload = _Payload(src, authorization) if kind == 1 and src is not None else None
+    return _tuple_new(
+        Result,
+        (True, "ok", KINDS[kind], subject, kid, key_id, scopes, exp if has_exp else None, None, payload),
+    )
+
+
+def _as_bytes(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s must be str or bytes, not %s" % (what, type(value).__name__))
+
+
+def _as_json(value: Any, what: str) -> bytes:
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        return _as_bytes(value, what)
+    if isinstance(value, Mapping):
+        return json.dumps(value).encode("utf-8")
+    raise TypeError("%s must be a dict or JSON text, not %s" % (what, type(value).__name__))
+
+
+def _time(now: Any, what: str = "now") -> float:
+    if now is None:
+        return 0.0
+    try:
+        t = float(now)
+    except (TypeError, ValueError):
+        raise TypeError("%s must be a number of seconds or None" % what) from None
+    if not math.isfinite(t):
+        raise ValueError("%s must be finite" % what)
+    return t
+
+
+# --------------------------------------------------------------------------
+# Verifier
+
+
+class Verifier:
+    """A loaded warden config: verifies JWTs, API keys and Basic credentials.
+
+    One verifier is meant to be shared by every thread of a process; all
+    methods are thread-safe (``close`` excepted: call it when no other thread
+    uses the verifier). Verification releases the GIL (ctypes foreign calls
+    do), so threads verify in parallel.
+
+    ``now`` arguments are seconds since the epoch; ``None`` (the default)
+    means the system clock.
+    """
+
+    __slots__ = ("_h", "__weakref__")
+
+    def __init__(self) -> None:
+        raise TypeError("use Verifier.from_file(path) or Verifier.from_config(config)")
+
+    @classmethod
+    def _wrap(cls, handle: int) -> "Verifier":
+        self = object.__new__(cls)
+        self._h = handle
+        return self
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Verifier":
+        """Load the config file at ``path`` (SPEC section 1); relative ``jwks_file`` and
+        ``htpasswd_file`` names are relative to the file. Raises ConfigError when refused."""
+        p = os.fsencode(path)
+        out = ctypes.c_void_p()
+        err = ctypes.create_string_buffer(2048)
+        rc = _n.verifier_new_from_file(p, len(p), ctypes.byref(out), err, len(err))
+        return cls._made(rc, out, err)
+
+    @classmethod
+    def from_config(cls, config: Union[Mapping[str, Any], str, bytes]) -> "Verifier":
+        """Load a config given as a dict (or JSON text). Relative file names in it
+        resolve against the current directory. Raises ConfigError when refused."""
+        text = _as_json(config, "config")
+        out = ctypes.c_void_p()
+        err = ctypes.create_string_buffer(2048)
+        rc = _n.verifier_new_from_json(text, len(text), ctypes.byref(out), err, len(err))
+        return cls._made(rc, out, err)
+
+    @classmethod
+    def _made(cls, rc: int, out: ctypes.c_void_p, err: Any) -> "Verifier":
+        if rc == _n.OK and out.value:
+            return cls._wrap(out.value)
+        msg = err.value.decode("utf-8", "replace") or _n.code_str(rc).decode()
+        if rc == _n.CONFIG:
+            raise ConfigError(msg)
+        _raise(rc, msg)
+        raise AssertionError  # pragma: no cover
+
+    # ---- lifetime
+
+    def close(self) -> None:
+        """Free the verifier now (also done when it is garbage-collected).
+        Results it produced stay valid. Using it afterwards raises ValueError."""
+        h, self._h = self._h, None
+        if h:
+            _n.verifier_free(h)
+
+    def __enter__(self) -> "Verifier":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def _handle(self) -> int:
+        h = self._h
+        if h is None:
+            raise ValueError("the verifier is closed")
+        return h
+
+    # ---- verification (the hot path: one foreign call, then field reads)
+
+    def verify_jwt(self, token: StrOrBytes, now: Optional[float] = None) -> Result:
+        """Verify a compact JWS (without ``Bearer``)."""
+        if token.__class__ is not bytes:
+            token = _as_bytes(token, "token")
+        try:
+            slot = _tls.slot
+        except AttributeError:
+            slot = _new_slot()
+        try:
+            code = _verify_jwt(self._h, token, len(token), now or 0.0, slot.addr)  # type: ignore[arg-type]
+        except ctypes.ArgumentError:
+            raise self._bad_args(now) from None
+        if code == 0:
+            return _accepted(slot, token, False)  # type: ignore[arg-type]
+        return self._rejected(code, slot, now)
+
+    def verify_api_key(self, key: StrOrBytes, now: Optional[float] = None) -> Result:
+        """Verify an API key (``<prefix>_<random><checksum>``)."""
+        if key.__class__ is not bytes:
+            key = _as_bytes(key, "key")
+        try:
+            slot = _tls.slot
+        except AttributeError:
+            slot = _new_slot()
+        try:
+            code = _verify_api_key(self._h, key, len(key), now or 0.0, slot.addr)  # type: ignore[arg-type]
+        except ctypes.ArgumentError:
+            raise self._bad_args(now) from None
+        if code == 0:
+            return _accepted(slot, None, False)
+        return self._rejected(code, slot, now)
+
+    def verify_basic(self, user: StrOrBytes, password: StrOrBytes, now: Optional[float] = None) -> Result:
+        """Verify a Basic user and password (compared as raw UTF-8 octets; bytes are
+        passed as they are). Takes milliseconds (PBKDF2/bcrypt) unless cached; the GIL
+        is released meanwhile."""
+        if user.__class__ is not bytes:
+            user = _as_bytes(user, "user")
+        if password.__class__ is not bytes:
+            password = _as_bytes(password, "password")
+        try:
+            slot = _tls.slot
+        except AttributeError:
+            slot = _new_slot()
+        try:
+            code = _verify_basic(
+                self._h, user, len(user), password, len(password), now or 0.0, slot.addr  # type: ignore[arg-type]
+            )
+        except ctypes.ArgumentError:
+            raise self._bad_args(now) from None
+        if code == 0:
+            return _accepted(slot, None, False)
+        return self._rejected(code, slot, now)
+
+    def verify_authorization(self, value: StrOrBytes, now: Optional[float] = None) -> Result:
+        """Verify an HTTP ``Authorization`` header value: ``Bearer <JWT>``,
+        ``Bearer <API key>`` or ``Basic <base64>``. ``result.kind`` says which."""
+        if value.__class__ is not bytes:
+            value = _as_bytes(value, "value")
+        try:
+            slot = _tls.slot
+        except AttributeError:
+            slot = _new_slot()
+        try:
+            code = _verify_authorization(self._h, value, len(value), now or 0.0, slot.addr)  # type: ignore[arg-type]
+        except ctypes.ArgumentError:
+            raise self._bad_args(now) from None
+        if code == 0:
+            return _accepted(slot, value, True)  # type: ignore[arg-type]
+        return self._rejected(code, slot, now)
+
+    def _rejected(self, code: int, slot: _Slot, now: Any) -> Result:
+        if code < 18:
+            return _REJECTIONS[code][slot.r.kind]
+        if code == 18:
+            r = slot.r
+            return _rejection(18, r.kind, int(r.retry_after_s))
+        if code == _n.INVALID_ARGUMENT:
+            if self._h is None:
+                raise ValueError("the verifier is closed")
+            _time(now)  # raises for a non-finite now
+        _raise(code, "")
+        raise AssertionError  # pragma: no cover
+
+    def _bad_args(self, now: Any) -> Exception:
+        try:
+            _time(now)
+        except (TypeError, ValueError) as e:
+            return e
+        return TypeError("invalid argument")
+
+    # ---- configuration at run time
+
+    def reload(self) -> None:
+        """Re-read the config file (from_file verifiers). On ConfigError the old
+        config keeps serving."""
+        self._check(_n.verifier_reload(self._handle()))
+
+    def reload_from_file(self, path: PathLike) -> None:
+        """Switch to the config file at ``path`` (all or nothing)."""
+        p = os.fsencode(path)
+        self._check(_n.verifier_reload_from_file(self._handle(), p, len(p)))
+
+    def reload_from_config(self, config: Union[Mapping[str, Any], str, bytes]) -> None:
+        """Switch to ``config`` (a dict or JSON text; all or nothing)."""
+        text = _as_json(config, "config")
+        self._check(_n.verifier_reload_from_json(self._handle(), text, len(text)))
+
+    def set_jwks(self, jwks: Union[Mapping[str, Any], str, bytes]) -> None:
+        """Replace the JWT key set with a JWK Set (``{"keys": [...]}``), keeping the policy."""
+        text = _as_json(jwks, "jwks")
+        self._check(_n.verifier_set_jwks(self._handle(), text, len(text)))
+
+    def last_error(self) -> str:
+        """The message of the most recent refused reload or key set ("" if none)."""
+        h = self._handle()
+        needed = ctypes.c_size_t()
+        buf = ctypes.create_string_buffer(1024)
+        rc = _n.verifier_last_error(h, buf, len(buf), ctypes.byref(needed))
+        if rc == _n.BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(needed.value + 1)
+            rc = _n.verifier_last_error(h, buf, len(buf), ctypes.byref(needed))
+        return buf.value.decode("utf-8", "replace")
+
+    def _check(self, rc: int) -> None:
+        if rc == _n.OK:
+            return
+        if rc == _n.CONFIG:
+            raise ConfigError(self.last_error())
+        _raise(rc, "")
+
+    # ---- run-time revocation
+
+    def revoke_jti(self, jti: str, until: Optional[float] = None, now: Optional[float] = None) -> None:
+        """Reject tokens with this ``jti`` from now on; ``until`` (the token's exp)
+        lets warden forget the entry once it has passed."""
+        b = _as_bytes(jti, "jti")
+        _raise(_n.revoke_jti(self._handle(), b, len(b), _time(until, "until"), _time(now)), "")
+
+    def revoke_subject_before(self, subject: str, before: float, now: Optional[float] = None) -> None:
+        """Reject tokens of ``subject`` issued at or before ``before`` (and those without iat)."""
+        b = _as_bytes(subject, "subject")
+        if before is None:
+            raise TypeError("before must be a number of seconds")
+        _raise(_n.revoke_subject_before(self._handle(), b, len(b), _time(before, "before"), _time(now)), "")
+
+    def revoke_api_key_id(self, key_id: str, now: Optional[float] = None) -> None:
+        """Reject the API key with this configured ``id`` from now on."""
+        b = _as_bytes(key_id, "key_id")
+        _raise(_n.revoke_api_key_id(self._handle(), b, len(b), _time(now)), "")
+
+    def unrevoke_jti(self, jti: str) -> bool:
+        """Undo revoke_jti; False when there was no such run-time revocation."""
+        b = _as_bytes(jti, "jti")
+        return _found(_n.unrevoke_jti(self._handle(), b, len(b)))
+
+    def unrevoke_subject(self, subject: str) -> bool:
+        """Undo revoke_subject_before; False when there was none."""
+        b = _as_bytes(subject, "subject")
+        return _found(_n.unrevoke_subject(self._handle(), b, len(b)))
+
+    def unrevoke_api_key_id(self, key_id: str) -> bool:
+        """Undo revoke_api_key_id; False when there was none."""
+        b = _as_bytes(key_id, "key_id")
+        return _found(_n.unrevoke_api_key_id(self._handle(), b, len(b)))
+
+    # ---- statistics
+
+    def verdict_count(self, kind: str, code: str) -> int:
+        """How many verifications of ``kind`` ended with ``code`` so far."""
+        if kind not in _KIND_NUM or code not in _CODE_NUM:
+            raise ValueError("unknown kind or code: %r, %r" % (kind, code))
+        out = ctypes.c_uint64()
+        _raise(_n.stats_verdicts(self._handle(), _KIND_NUM[kind], _CODE_NUM[code], ctypes.byref(out)), "")
+        return out.value
+
+    def counter(self, name: str) -> int:
+        """The value of an event counter (one of COUNTERS)."""
+        try:
+            which = COUNTERS.index(name)
+        except ValueError:
+            raise ValueError("unknown counter %r (one of %s)" % (name, ", ".join(COUNTERS))) from None
+        out = ctypes.c_uint64()
+        _raise(_n.stats_counter(self._handle(), which, ctypes.byref(out)), "")
+        return out.value
+
+    def prometheus(self) -> str:
+        """Every counter in the Prometheus text exposition format."""
+        h = self._handle()
+        needed = ctypes.c_size_t()
+        size = 4096
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            rc = _n.stats_prometheus(h, buf, size, ctypes.byref(needed))
+            if rc == _n.OK:
+                return buf.value.decode()
+            if rc != _n.BUFFER_TOO_SMALL:
+                _raise(rc, "")
+            size = needed.value + 1024
+
+
+_verify_jwt = _n.verify_jwt
+_verify_api_key = _n.verify_api_key
+_verify_basic = _n.verify_basic
+_verify_authorization = _n.verify_authorization
+
+
+def _found(rc: int) -> bool:
+    if rc == _n.OK:
+        return True
+    if rc == _n.NOT_FOUND:
+        return False
+    _raise(rc, "")
+    return False  # pragma: no cover
+
+
+def _raise(rc: int, msg: str) -> None:
+    if rc == _n.OK:
+        return
+    name = _n.code_str(rc).decode()
+    if rc == _n.INVALID_ARGUMENT:
+        raise ValueError("warden: invalid argument" + (": " + msg if msg else ""))
+    if rc == _n.INTERNAL:
+        raise InternalError("warden: internal error (a bug in warden)" + (": " + msg if msg else ""))
+    if rc == _n.CONFIG:
+        raise ConfigError(msg or name)
+    raise WardenError("warden: %s%s" % (name, ": " + msg if msg else ""))
