@@ -130,8 +130,11 @@ fn swap_under_load(c: &mut Criterion<ThreadCpu>) {
         let started = Instant::now();
         std::thread::scope(|s| {
             s.spawn(|| {
-                // 1,000 swaps a second on a fixed schedule: sleep to the next
-                // millisecond tick, catching up (without bursting) if late.
+                // 1,000 swaps a second on a fixed schedule: one swap per
+                // millisecond tick, sleeping until the next one. A thread
+                // woken late (timer slack, a busy machine) swaps again at
+                // once to catch up, as long as it is less than 20 ticks
+                // behind, so the average rate holds.
                 let period = Duration::from_millis(1);
                 let mut next = Instant::now() + period;
                 while !stop.load(Ordering::Relaxed) {
@@ -140,7 +143,7 @@ fn swap_under_load(c: &mut Criterion<ThreadCpu>) {
                     let t = Instant::now();
                     if next > t {
                         std::thread::sleep(next - t);
-                    } else {
+                    } else if t - next > 20 * period {
                         next = t;
                     }
                     next += period;
