@@ -29,6 +29,8 @@ suite "rust: doc tests" cargo test --doc --quiet
 [ -x bindings/python/test.sh ] && suite "python" bindings/python/test.sh
 [ -x bindings/go/test.sh ] && suite "go" bindings/go/test.sh
 [ -x bindings/nginx/test.sh ] && suite "nginx" bindings/nginx/test.sh
+[ -x tests/interop/run.sh ] && suite "interop: PyJWT, joserfc, golang-jwt, jose" tests/interop/run.sh
+[ -x fuzz/ci.sh ] && suite "fuzz (short)" fuzz/ci.sh
 
 cd "$root"
 echo
