@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+"""End-to-end tests of ngx_http_warden_module against the nginx from Debian's
+package: every case of every shared vector file as an HTTP request, plus the
+module's own features (scopes, claim variables, status, reload, logging).
+
+    run_tests.py --module build/ngx_http_warden_module.so --vectors ../shared/vectors
+
+Prints one line per failure and a final "N passed, M failed" line; exits 1 on
+any failure. Python 3 standard library only.
+"""
+
+import argparse
+import base64
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import request  # noqa: E402
+
+PASSED = 0
+FAILED = 0
+VERBOSE = False
+
+
+def check(name, cond, detail=""):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        if VERBOSE:
+            print(f"ok    {name}")
+    else:
+        FAILED += 1
+        print(f"FAIL  {name}" + (f": {detail}" if detail else ""))
+    return cond
+
+
+def header(hs, name):
+    v = hs.get(name.lower())
+    return v[0] if v else None
+
+
+def upstream(body):
+    try:
+        return json.loads(body)["headers"]
+    except (ValueError, KeyError):
+        return {}
+
+
+def up(hdrs, name):
+    v = hdrs.get(name.lower())
+    return v[0] if v else None
+
+
+COOKIE_SAFE = re.compile(r"^[A-Za-z0-9._\-+/=~*]+$")
+
+# headers every protected vector location passes upstream
+PASS_UP = """
+        proxy_set_header X-Warden-Subject $warden_subject;
+        proxy_set_header X-Warden-Kind $warden_kind;
+        proxy_set_header X-Warden-Key-Id $warden_key_id;
+        proxy_set_header X-Warden-Scopes $warden_scopes;
+        proxy_set_header X-Warden-Exp $warden_exp;
+        proxy_set_header X-Warden-Code $warden_code;
+"""
+
+
+def write_unit(dirname, data):
+    os.makedirs(dirname, exist_ok=True)
+    os.chmod(dirname, 0o755)
+    for name, content in data.get("files", {}).items():
+        with open(os.path.join(dirname, name), "w", encoding="utf-8", newline="") as f:
+            f.write(content)
+    path = os.path.join(dirname, "config.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data["config"], f)
+    return path
+
+
+def unit_locations(unit, cfg, echo):
+    return f"""
+    location /v/{unit}/ {{ warden_config {cfg}; warden on; proxy_pass http://127.0.0.1:{echo}; }}
+    location /k/{unit}/ {{ warden_config {cfg}; warden api_key; warden_credential $http_x_api_key;
+                          proxy_pass http://127.0.0.1:{echo}; }}
+    location /j/{unit}/ {{ warden_config {cfg}; warden jwt; warden_credential $cookie_token;
+                          proxy_pass http://127.0.0.1:{echo}; }}
+"""
+
+
+# ---------------------------------------------------------------------------
+# the vectors
+
+def plan_vectors(vectors_dir, tmp, echo):
+    """Write every vector file's config; returns (locations text, units,
+    load-error files). A file with `repeat` cases gets one config (so one
+    verifier, with fresh rate-limit state) per case, as the CLI gets one
+    process per case."""
+    locs = []
+    units = []
+    load_errors = []
+    for path in sorted(glob.glob(os.path.join(vectors_dir, "*.json"))):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("expect_load") == "error":
+            load_errors.append((stem, data))
+            continue
+        cases = data.get("cases", [])
+        per_case = any("repeat" in c for c in cases)
+        if per_case:
+            for i, case in enumerate(cases):
+                unit = f"{stem}-{i}"
+                cfg = write_unit(os.path.join(tmp, "v", unit), data)
+                locs.append(unit_locations(unit, cfg, echo))
+                units.append((stem, unit, [(i, case)]))
+        else:
+            cfg = write_unit(os.path.join(tmp, "v", stem), data)
+            locs.append(unit_locations(stem, cfg, echo))
+            units.append((stem, stem, list(enumerate(cases))))
+    return "".join(locs), units, load_errors
+
+
+def case_requests(unit, case):
+    """The requests a case becomes: [(label, path, headers, expected kind)]."""
+    now = case.get("now")
+    base = [("X-Test-Now", repr(now) if isinstance(now, float) else str(now))] if now is not None else []
+    out = []
+    if "jwt" in case:
+        tok = case["jwt"]
+        out.append(("bearer", f"/v/{unit}/", base + [("Authorization", "Bearer " + tok)], "jwt"))
+        if tok and COOKIE_SAFE.match(tok):
+            out.append(("cookie", f"/j/{unit}/", base + [("Cookie", "token=" + tok)], "jwt"))
+    elif "api_key" in case:
+        key = case["api_key"]
+        # a bare key in its own header (SPEC: Bearer would make an unknown
+        # prefix a JWT, so it is not the same test)
+        out.append(("x-api-key", f"/k/{unit}/", base + [("X-Api-Key", key)], "api_key"))
+    elif "basic" in case:
+        cred = base64.b64encode(case["basic"].encode("utf-8")).decode()
+        out.append(("basic", f"/v/{unit}/", base + [("Authorization", "Basic " + cred)], "basic"))
+    elif "authorization" in case:
+        v = case["authorization"]
+        kind = "basic" if v.strip(" \t").lower().startswith("basic") else "jwt"
+        out.append(("authorization", f"/v/{unit}/", base + [("Authorization", v)], kind))
+    return out
+
+
+def run_case(port, stem, unit, i, case, secrets):
+    expect = case["expect"]
+    for label, path, headers, kind in case_requests(unit, case):
+        name = f"{stem}[{i}] {case['name']} ({label})"
+        for _, v in headers:
+            secrets.add(v.split(" ", 1)[-1].split("=", 1)[-1] if v.startswith(("Bearer ", "Basic ", "token=")) else v)
+        n = int(case.get("repeat", 1))
+        for _ in range(n):
+            status, hs, body = request(port, path, headers)
+        code = header(hs, "X-Warden-Code")
+        if expect == "ok":
+            if not check(name, status == 200 and code == "ok", f"status {status}, code {code}"):
+                continue
+            got = upstream(body)
+            for field, want in case.get("expect_fields", {}).items():
+                if field == "subject":
+                    have = up(got, "X-Warden-Subject")
+                elif field == "kind":
+                    have = up(got, "X-Warden-Kind")
+                elif field in ("kid", "key_id"):
+                    have = up(got, "X-Warden-Key-Id")
+                elif field == "scopes":
+                    s = up(got, "X-Warden-Scopes")
+                    have = s.split(" ") if s else []
+                elif field == "exp":
+                    s = up(got, "X-Warden-Exp")
+                    have = float(s) if s else None
+                    want = float(want)
+                else:
+                    continue
+                check(f"{name} field {field}", have == want, f"{have!r} != {want!r}")
+            check(f"{name} code upstream", up(got, "X-Warden-Code") == "ok")
+        elif expect == "rate_limited":
+            ra = header(hs, "Retry-After")
+            check(name, status == 429 and code == "rate_limited" and ra is not None
+                  and ra.isdigit() and int(ra) >= 1,
+                  f"status {status}, code {code}, Retry-After {ra}")
+        else:
+            wa = hs.get("www-authenticate", [])
+            ok = status == 401 and code == expect and wa
+            bearer = [w for w in wa if w.startswith("Bearer ")]
+            if ok and bearer:
+                ok = all(f'error="invalid_token", error_description="{expect}"' in w for w in bearer)
+            if ok and kind == "basic" and not bearer:
+                ok = any(w.startswith('Basic realm="vectors"') for w in wa)
+            if ok and kind != "basic":
+                ok = bool(bearer) and bearer[0].startswith('Bearer realm="vectors"')
+            check(name, ok, f"status {status}, code {code}, WWW-Authenticate {wa}")
+
+
+# ---------------------------------------------------------------------------
+# the module's own features
+
+CLAIMS_SECRET = b"claims-secret-0123456789abcdef-xyz!"
+RELOAD_A = b"reload-secret-A-0123456789abcdef-xyz"
+RELOAD_B = b"reload-secret-B-0123456789abcdef-xyz"
+
+
+def feature_configs(tmp):
+    d = os.path.join(tmp, "features")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    claims = os.path.join(d, "claims.json")
+    with open(claims, "w") as f:
+        json.dump({"jwt": {"jwks": {"keys": [harness.hs256_jwk(CLAIMS_SECRET, "claims-k1")]}}}, f)
+    reload_cfg = os.path.join(d, "reload.json")
+    write_reload(reload_cfg, RELOAD_A, "r1")
+    return claims, reload_cfg
+
+
+def write_reload(path, secret, kid):
+    with open(path + ".tmp", "w") as f:
+        json.dump({"jwt": {"jwks": {"keys": [harness.hs256_jwk(secret, kid)]}}}, f)
+    os.replace(path + ".tmp", path)
+
+
+def feature_locations(echo, claims, reload_cfg, vdir):
+    fields = os.path.join(vdir, "fields", "config.json")
+    basic = os.path.join(vdir, "basic", "config.json")
+    return f"""
+    location /open/ {{ proxy_pass http://127.0.0.1:{echo}; }}
+
+    location /claims/ {{
+        warden_config {claims}; warden jwt;
+        proxy_set_header X-Email $warden_claim_email;
+        proxy_set_header X-Groups $warden_claim_groups;
+        proxy_set_header X-N $warden_claim_n;
+        proxy_set_header X-Evil $warden_claim_evil;
+        proxy_set_header X-Name $warden_claim_name;
+        proxy_set_header X-Missing $warden_claim_missing;
+        proxy_set_header X-Roles $roles;
+        proxy_set_header X-Obj $claim_obj;
+        proxy_set_header X-Tenant $tenant;
+        proxy_set_header X-Mixed $mixed;
+        proxy_set_header X-Deep $deep;
+        proxy_set_header X-Level $level;
+        {PASS_UP}
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /scope-ok/ {{
+        warden_config {claims}; warden jwt; warden_require_scope read write;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /scope-bad/ {{
+        warden_config {claims}; warden jwt; warden_require_scope read admin;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /jwt-only/ {{
+        warden_config {fields}; warden jwt; warden_realm "only \\"jwt\\"";
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /basic-only/ {{
+        warden_config {fields}; warden basic;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /any/ {{
+        warden_config {fields}; warden on;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /fwd/ {{
+        warden_config {fields}; warden on;
+        warden_credential $http_x_forwarded_authorization authorization;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /threaded/ {{
+        warden_config {basic}; warden basic; warden_thread_pool default;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /redirected/ {{
+        warden_config {claims}; warden jwt;
+        error_page 401 /denied;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location = /denied {{
+        internal;
+        return 401 "denied: $warden_code\\n";
+    }}
+    location /reload/ {{
+        warden_config {reload_cfg}; warden jwt;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location = /warden_status {{ warden_status; }}
+"""
+
+
+def claims_token():
+    return harness.hs256(CLAIMS_SECRET, {
+        "sub": "claire", "exp": 4102444800, "scope": "read write",
+        "realm_access": {"roles": ["admin", "ops"], "level": {"n": 3}},
+        "groups": ["g1", "g2"], "email": "c@example.com", "n": 42,
+        "obj": {"a": 1}, "https://example.com/tenant": "t1",
+        "evil": "x\r\nX-Injected: 1", "name": 'Zo\u00eb "Z" \\ \U0001F511',
+        "mixed": ["a", 1, True, None, {"k": "v"}],
+    }, kid="claims-k1")
+
+
+def test_features(port, vectors_dir, secrets):
+    # unprotected location works
+    status, _, _ = request(port, "/open/x")
+    check("unprotected location", status == 200)
+
+    tok = claims_token()
+    secrets.add(tok)
+    status, hs, body = request(port, "/claims/x", [("Authorization", "Bearer " + tok)])
+    got = upstream(body)
+    if check("claims: accepted", status == 200, f"status {status}"):
+        want = {
+            "x-warden-subject": "claire", "x-warden-kind": "jwt", "x-warden-key-id": "claims-k1",
+            "x-warden-scopes": "read write", "x-warden-exp": "4102444800", "x-warden-code": "ok",
+            "x-email": "c@example.com", "x-groups": "g1,g2", "x-n": "42",
+            "x-roles": "admin;ops", "x-obj": '{"a":1}', "x-tenant": "t1",
+            "x-mixed": 'a|1|true||{"k":"v"}', "x-evil": "x  X-Injected: 1",
+            "x-name": 'Zo\u00eb "Z" \\ \U0001F511', "x-level": "3",
+        }
+        for k, v in want.items():
+            check(f"claims: {k}", up(got, k) == v, f"{up(got, k)!r} != {v!r}")
+        check("claims: missing claim not sent", up(got, "x-missing") is None, repr(up(got, "x-missing")))
+        check("claims: missing nested claim not sent", up(got, "x-deep") is None, repr(up(got, "x-deep")))
+        check("claims: no header injection", "x-injected" not in got, json.dumps(got))
+
+    # scopes
+    status, hs, _ = request(port, "/scope-ok/x", [("Authorization", "Bearer " + tok)])
+    check("scope: all required scopes present -> 200", status == 200, f"status {status}")
+    status, hs, body = request(port, "/scope-bad/x", [("Authorization", "Bearer " + tok)])
+    wa = hs.get("www-authenticate", [])
+    check("scope: missing scope -> 403 insufficient_scope",
+          status == 403 and wa == ['Bearer realm="api", error="insufficient_scope", scope="read admin"'],
+          f"status {status}, {wa}")
+
+    # no credential: a challenge without an error code (RFC 6750 3.1)
+    status, hs, _ = request(port, "/jwt-only/x")
+    wa = hs.get("www-authenticate", [])
+    check("no credential -> 401 Bearer challenge, no error, realm quoted",
+          status == 401 and wa == ['Bearer realm="only \\"jwt\\""'], f"status {status}, {wa}")
+    status, hs, _ = request(port, "/any/x")
+    wa = hs.get("www-authenticate", [])
+    check("no credential, all kinds -> Bearer and Basic challenges",
+          status == 401 and wa == ['Bearer realm="api"', 'Basic realm="api", charset="UTF-8"'],
+          f"status {status}, {wa}")
+
+    # kinds
+    fields = json.load(open(os.path.join(vectors_dir, "fields.json")))
+    key = next(c["api_key"] for c in fields["cases"] if "api_key" in c and c["expect"] == "ok")
+    basic = next(c["basic"] for c in fields["cases"] if "basic" in c and c["expect"] == "ok")
+    jwt_case = next(c for c in fields["cases"] if "jwt" in c and c["expect"] == "ok")
+    now = [("X-Test-Now", str(jwt_case["now"]))]
+    secrets.update([key, basic.split(":", 1)[1]])
+    status, hs, _ = request(port, "/jwt-only/x", [("Authorization", "Bearer " + key)])
+    check("jwt-only location: API key as Bearer is not a JWT -> 401",
+          status == 401 and any('error_description="malformed"' in w for w in hs.get("www-authenticate", [])),
+          f"status {status}, {hs.get('www-authenticate')}")
+    b = base64.b64encode(basic.encode()).decode()
+    status, hs, _ = request(port, "/jwt-only/x", [("Authorization", "Basic " + b)])
+    check("jwt-only location: Basic -> 401 kind_not_allowed",
+          status == 401 and any('error_description="kind_not_allowed"' in w for w in hs.get("www-authenticate", [])),
+          f"status {status}, {hs.get('www-authenticate')}")
+    status, hs, _ = request(port, "/basic-only/x", [("Authorization", "Bearer " + key)])
+    check("basic-only location: Bearer -> 401 with a Basic challenge",
+          status == 401 and hs.get("www-authenticate") == ['Basic realm="api", charset="UTF-8"'],
+          f"status {status}, {hs.get('www-authenticate')}")
+    status, hs, _ = request(port, "/basic-only/x", [("Authorization", "Basic " + b)])
+    check("basic-only location: Basic -> 200", status == 200, f"status {status}")
+
+    # credential from another header, in Authorization syntax
+    status, _, body = request(port, "/fwd/x", now + [("X-Forwarded-Authorization", "Bearer " + jwt_case["jwt"])])
+    check("warden_credential $var authorization: JWT", status == 200, f"status {status}")
+    status, _, _ = request(port, "/fwd/x", now + [("X-Forwarded-Authorization", "Basic " + b)])
+    check("warden_credential $var authorization: Basic", status == 200, f"status {status}")
+    status, _, _ = request(port, "/fwd/x", now + [("Authorization", "Bearer " + jwt_case["jwt"])])
+    check("warden_credential $var: the Authorization header is not used", status == 401, f"status {status}")
+
+    # Basic in the thread pool
+    bj = json.load(open(os.path.join(vectors_dir, "basic.json")))
+    for c in bj["cases"]:
+        if "basic" not in c:
+            continue
+        secrets.add(c["basic"].split(":", 1)[1])
+        cred = base64.b64encode(c["basic"].encode()).decode()
+        status, hs, _ = request(port, "/threaded/x", [("Authorization", "Basic " + cred)])
+        want = 200 if c["expect"] == "ok" else 401
+        check(f"thread pool: {c['name']}", status == want, f"status {status}")
+
+    # variables survive an internal redirect (error_page)
+    expired = harness.hs256(CLAIMS_SECRET, {"sub": "x", "exp": 1000}, kid="claims-k1")
+    secrets.add(expired)
+    status, _, body = request(port, "/redirected/x", [("Authorization", "Bearer " + expired)])
+    check("error_page: $warden_code after the internal redirect",
+          status == 401 and body == b"denied: expired\n", f"status {status}, {body!r}")
+
+
+def status_metrics(port):
+    status, hs, body = request(port, "/warden_status")
+    metrics = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            metrics[k] = int(v)
+    return status, hs, metrics
+
+
+def test_status(port, sent_ok_jwt):
+    status, hs, m = status_metrics(port)
+    check("status: 200 text/plain", status == 200 and (header(hs, "content-type") or "").startswith("text/plain"),
+          f"status {status}, {header(hs, 'content-type')}")
+    for kind, code in (("jwt", "ok"), ("jwt", "bad_signature"), ("jwt", "expired"), ("api_key", "rate_limited"),
+                       ("basic", "rate_limited"), ("jwt", "revoked"), ("api_key", "revoked"),
+                       ("basic", "bad_credentials")):
+        k = f'warden_verdicts_total{{kind="{kind}",code="{code}"}}'
+        check(f"status: {k} > 0", m.get(k, 0) > 0, str(m.get(k)))
+    k = 'warden_verdicts_total{kind="jwt",code="ok"}'
+    check("status: jwt ok counts every accepted JWT", m.get(k, 0) >= sent_ok_jwt, f"{m.get(k)} < {sent_ok_jwt}")
+    for k in ('warden_nginx_refusals_total{reason="no_credential"}',
+              'warden_nginx_refusals_total{reason="insufficient_scope"}',
+              'warden_nginx_refusals_total{reason="kind_not_allowed"}',
+              "warden_token_cache_hits_total", "warden_basic_cache_hits_total"):
+        check(f"status: {k} > 0", m.get(k, 0) > 0, str(m.get(k)))
+    status, _, _ = request(port, "/warden_status", method="POST")
+    check("status: POST refused", status == 405, f"status {status}")
+    return m
+
+
+def test_reload(ng, port):
+    tok_a = harness.hs256(RELOAD_A, {"sub": "a", "exp": 4102444800}, kid="r1")
+    tok_b = harness.hs256(RELOAD_B, {"sub": "b", "exp": 4102444800}, kid="r2")
+    auth_a = [("Authorization", "Bearer " + tok_a)]
+    auth_b = [("Authorization", "Bearer " + tok_b)]
+    s_a, _, _ = request(port, "/reload/x", auth_a)
+    s_b, hs, _ = request(port, "/reload/x", auth_b)
+    check("reload: before, key r1 accepted and r2 unknown", s_a == 200 and s_b == 401, f"{s_a} {s_b}")
+    _, _, before = status_metrics(port)
+
+    workers = ng.worker_pids()
+    cfg = os.path.join(ng.prefix, "features", "reload.json")
+    write_reload(cfg, RELOAD_B, "r2")
+    r = ng.reload()
+    check("reload: nginx -s reload with a good config", r.returncode == 0, r.stderr)
+    deadline = time.time() + 15
+    s_b = None
+    while time.time() < deadline:
+        s_b, _, _ = request(port, "/reload/x", auth_b)
+        if s_b == 200 and not (set(ng.worker_pids()) & set(workers)):
+            break
+        time.sleep(0.1)
+    s_a, hs, _ = request(port, "/reload/x", auth_a)
+    check("reload: the changed config is in force (r2 accepted, r1 refused)",
+          s_b == 200 and s_a == 401, f"r2 {s_b}, r1 {s_a}")
+    check("reload: new workers", not (set(ng.worker_pids()) & set(workers)), f"{workers} {ng.worker_pids()}")
+    _, _, after = status_metrics(port)
+    k = 'warden_verdicts_total{kind="jwt",code="ok"}'
+    check("reload: counters survive a reload", after.get(k, 0) > before.get(k, 0), f"{before.get(k)} -> {after.get(k)}")
+
+    # a broken config: the reload is refused, the old workers keep serving
+    workers = ng.worker_pids()
+    log_before = len(ng.log_text())
+    with open(cfg, "w") as f:
+        f.write('{"jwt": {"jwks": {"keys": [{"kty": "oct", "alg": "HS256", "kid": "r3", "k": "c2hvcnQ"}]}}}')
+    t = ng.test_config()
+    check("broken config: nginx -t fails naming the file",
+          t.returncode != 0 and "warden_config" in t.stderr and "reload.json" in t.stderr and "refused" in t.stderr,
+          t.stderr.strip())
+    # `nginx -s reload` (what systemd's ExecReload runs) reads the config first
+    r = ng.reload()
+    check("broken config: nginx -s reload fails with warden's message",
+          r.returncode != 0 and "warden_config" in r.stderr and "refused" in r.stderr, r.stderr.strip())
+    # a SIGHUP sent to the master directly: it logs why and keeps the old config
+    os.kill(ng.master_pid(), signal.SIGHUP)
+    msg = ""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        new = ng.log_text()[log_before:]
+        m = re.search(r"\[emerg\].*warden_config.*reload\.json.*", new)
+        if m:
+            msg = m.group(0)
+            break
+        time.sleep(0.1)
+    check("broken config: SIGHUP reload refused with warden's message in the error log", bool(msg),
+          ng.log_tail(5))
+    if msg:
+        print(f"      (error log: {msg[:300]})")
+    time.sleep(0.5)
+    s_b, _, _ = request(port, "/reload/x", auth_b)
+    check("broken config: the running workers keep serving the last good config", s_b == 200, f"status {s_b}")
+    check("broken config: same workers", ng.worker_pids() == workers, f"{workers} {ng.worker_pids()}")
+    write_reload(cfg, RELOAD_B, "r2")
+
+
+def test_load_errors(load_errors, tmp, module, echo):
+    for stem, data in load_errors:
+        d = os.path.join(tmp, "le", stem)
+        cfg = write_unit(d, data)
+        prefix = os.path.join(tmp, "le-nginx", stem)
+        os.makedirs(prefix, exist_ok=True)
+        ng = harness.Nginx(prefix, "", module)
+        main, temps = ng.head()
+        ng.write_conf(main + "events {}\nhttp {\n" + temps + f"warden_config {cfg};\n"
+                      f"server {{ listen 127.0.0.1:{harness.free_port()}; location / {{ warden on; }} }}\n}}\n")
+        r = ng.test_config()
+        ok = r.returncode != 0 and "warden_config" in r.stderr and "refused" in r.stderr and cfg in r.stderr
+        check(f"{stem}: nginx -t refuses the config with warden's message", ok, r.stderr.strip()[:300])
+
+    # configuration mistakes of the module's own
+    prefix = os.path.join(tmp, "le-nginx", "module")
+    os.makedirs(prefix, exist_ok=True)
+    ng = harness.Nginx(prefix, "", module)
+    main, temps = ng.head()
+    for label, body, needle in (
+        ("warden on without warden_config", "location / { warden on; }", "no \"warden_config\""),
+        ("unknown kind", "location / { warden jwt oauth; }", "invalid value \"oauth\""),
+        ("bad credential source", "location / { warden_credential cookie; }", "invalid credential source"),
+    ):
+        ng.write_conf(main + "events {}\nhttp {\n" + temps +
+                      f"server {{ listen 127.0.0.1:{harness.free_port()}; {body} }}\n}}\n")
+        r = ng.test_config()
+        check(f"nginx -t: {label}", r.returncode != 0 and needle in r.stderr, r.stderr.strip()[:300])
+
+
+def main():
+    global VERBOSE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--module", required=True)
+    ap.add_argument("--vectors", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    module = os.path.abspath(args.module)
+
+    tmp = tempfile.mkdtemp(prefix="warden-nginx-")
+    os.chmod(tmp, 0o755)   # the workers (user nobody) load the configs themselves
+    echo_port, port, fport = harness.free_port(), harness.free_port(), harness.free_port()
+    echo = harness.start_echo(echo_port)
+
+    vector_locs, units, load_errors = plan_vectors(args.vectors, tmp, echo_port)
+    claims, reload_cfg = feature_configs(tmp)
+    ng = harness.Nginx(tmp, "", module)
+    main_, temps = ng.head()
+    conf = main_ + "worker_processes 1;\nevents { worker_connections 256; }\n" + "http {\n" + temps + f"""
+    access_log off;
+    warden_claim_set $roles realm_access.roles ";";
+    warden_claim_set $level realm_access.level.n;
+    warden_claim_set $claim_obj obj;
+    warden_claim_set $tenant https://example.com/tenant;
+    warden_claim_set $mixed mixed "|";
+    warden_claim_set $deep realm_access.nope;
+
+    server {{
+        listen 127.0.0.1:{port};
+        warden_realm "vectors";
+        warden_now $http_x_test_now;
+        add_header X-Warden-Code $warden_code always;
+        {PASS_UP}
+        {vector_locs}
+    }}
+    server {{
+        listen 127.0.0.1:{fport};
+        warden_now $http_x_test_now;
+        add_header X-Warden-Code $warden_code always;
+        {feature_locations(echo_port, claims, reload_cfg, os.path.join(tmp, "v"))}
+    }}
+}}
+"""
+    ng.write_conf(conf)
+
+    secrets = set()
+    t0 = time.time()
+    try:
+        t = ng.test_config()
+        if not check("nginx -t accepts the test configuration", t.returncode == 0, t.stderr):
+            raise SystemExit(1)
+        ng.start(port)
+        sent_ok_jwt = 0
+        for stem, unit, cases in units:
+            for i, case in cases:
+                run_case(port, stem, unit, i, case, secrets)
+                if case["expect"] == "ok" and "jwt" in case:
+                    sent_ok_jwt += 1
+        print(f"      vectors: {time.time() - t0:.1f}s")
+        test_features(fport, args.vectors, secrets)
+        test_status(fport, sent_ok_jwt)
+
+        log = ng.log_text()
+        check("error log: refusals are logged (info, verdict code only)",
+              "warden: refused jwt credential: bad_signature" in log, ng.log_tail(5))
+        leaked = [s for s in secrets if len(s) >= 8 and s in log]
+        check("error log: no credential appears in the error log", not leaked, f"{len(leaked)} leaked, e.g. {leaked[:1]}")
+        check("error log: workers loaded their own verifiers",
+              "could not load" not in log, ng.log_tail(5))
+        check("error log: no alerts or crashes",
+              not re.search(r"\[(alert|crit)\]|exited on signal", log), ng.log_tail(10))
+
+        test_reload(ng, fport)
+        test_load_errors(load_errors, tmp, module, echo_port)
+        log = ng.log_text()
+        check("error log: no alerts or crashes at the end",
+              not re.search(r"\[(alert|crit)\]|exited on signal", log), ng.log_tail(10))
+    finally:
+        ng.stop()
+        echo.shutdown()
+        if args.keep or FAILED:
+            print(f"      kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"      total {time.time() - t0:.1f}s")
+    print(f"{PASSED} passed, {FAILED} failed")
+    sys.exit(1 if FAILED else 0)
+
+
+if __name__ == "__main__":
+    main()
