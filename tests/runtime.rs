@@ -296,3 +296,43 @@ fn every_verdict_code_is_reachable_in_the_vectors() {
         assert!(seen.contains(c.as_str()), "no vector expects {c}");
     }
 }
+
+/// A NaN or infinite `now` must never skip a time check (every comparison
+/// fails closed).
+#[test]
+fn non_finite_now_fails_closed() {
+    let k = TestKey::hs256("h");
+    let v = Verifier::from_json(&config(&[&k], json!({}))).unwrap();
+    let t = k.sign(&json!({"sub": "s", "exp": NOW + 60.0, "nbf": NOW - 60.0, "iat": NOW - 60.0}));
+    assert_eq!(code(&v, &t, NOW), Code::Ok);
+    assert_eq!(code(&v, &t, f64::NAN), Code::Expired);
+    assert_eq!(code(&v, &t, f64::INFINITY), Code::Expired);
+    let only_nbf = k.sign(&json!({"sub": "s", "nbf": NOW - 60.0}));
+    let v2 = Verifier::from_json(&config(&[&k], json!({"jwt": {"jwks": jwks(&[&k]), "require": []}}))).unwrap();
+    assert_eq!(code(&v2, &only_nbf, NOW), Code::Ok);
+    assert_eq!(code(&v2, &only_nbf, f64::NAN), Code::NotYetValid);
+    assert_eq!(code(&v2, &only_nbf, f64::NEG_INFINITY), Code::NotYetValid);
+    let key = warden::apikey::generate("nn").unwrap();
+    let sha = warden::apikey::hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref());
+    let c = json!({"api_keys": {"prefixes": ["nn"], "keys": [{"id": "k", "sha256": sha}]}});
+    let v3 = Verifier::from_json(c.to_string().as_bytes()).unwrap();
+    let mut s = Scratch::new();
+    assert!(v3.verify_api_key(key.as_bytes(), NOW, &mut s).is_ok());
+    assert_eq!(v3.verify_api_key(key.as_bytes(), f64::NAN, &mut s).unwrap_err().code, Code::BadApiKey);
+}
+
+#[test]
+fn from_json_in_resolves_files_against_the_given_directory() {
+    let k = TestKey::es256("f");
+    let dir = std::env::temp_dir().join(format!("warden-fj-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("keys.json"), jwks(&[&k]).to_string()).unwrap();
+    let cfg = br#"{"jwt": {"jwks_file": "keys.json"}}"#;
+    assert!(Verifier::from_json(cfg).is_err());
+    let v = Verifier::from_json_in(cfg, &dir).unwrap();
+    assert_eq!(code(&v, &k.sign(&claims("a", "j")), NOW), Code::Ok);
+    // A refused set_jwks and a reload() without a file are counted as failures.
+    assert!(v.set_jwks(b"{}").is_err());
+    assert!(v.reload().is_err());
+    assert_eq!(v.stats().counter(Counter::ReloadFailure), 2);
+}

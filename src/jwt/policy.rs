@@ -68,24 +68,26 @@ impl Policy {
     pub fn check(&self, p: &Parsed<'_, '_>, now: f64) -> Result<(), Code> {
         let c: &Claims<'_> = &p.claims;
         let l = self.leeway_s;
+        // Every comparison is written so that it fails closed: a NaN `now`
+        // (or any NaN arithmetic) rejects instead of skipping the check.
         // RFC 7519 §4.1.4: the current time must be before exp.
         if let Some(exp) = c.exp {
-            if now >= exp.value + l {
+            if !(now < exp.value + l) {
                 return Err(Code::Expired);
             }
         }
         if let Some(nbf) = c.nbf {
-            if now < nbf.value - l {
+            if !(now >= nbf.value - l) {
                 return Err(Code::NotYetValid);
             }
         }
         if let Some(iat) = c.iat {
-            if iat.value > now + l {
+            if !(iat.value <= now + l) {
                 return Err(Code::IssuedInFuture);
             }
         }
         if let (Some(max), Some(iat), Some(exp)) = (self.max_lifetime_s, c.iat, c.exp) {
-            if exp.value - iat.value > max {
+            if !(exp.value - iat.value <= max) {
                 return Err(Code::LifetimeTooLong);
             }
         }

@@ -98,7 +98,13 @@ impl Verifier {
     /// Load a config from JSON text; relative file names resolve against the
     /// current directory.
     pub fn from_json(json: &[u8]) -> Result<Verifier, ConfigError> {
-        Snapshot::from_json(json, Path::new(".")).map(Verifier::new)
+        Verifier::from_json_in(json, Path::new("."))
+    }
+
+    /// Load a config from JSON text; relative file names (`jwks_file`,
+    /// `htpasswd_file`, `ca_file`) resolve against `base_dir`.
+    pub fn from_json_in(json: &[u8], base_dir: impl AsRef<Path>) -> Result<Verifier, ConfigError> {
+        Snapshot::from_json(json, base_dir.as_ref()).map(Verifier::new)
     }
 
     /// The snapshot in force (for inspection; verification loads its own).
@@ -129,6 +135,7 @@ impl Verifier {
     pub fn reload(&self) -> Result<(), ConfigError> {
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let Some(path) = self.inner.snap.load().source.clone() else {
+            self.inner.rt.stats.bump(Counter::ReloadFailure);
             return Err(ConfigError {
                 file: None,
                 at: String::new(),
@@ -178,6 +185,14 @@ impl Verifier {
     }
 
     fn set_jwks_at(&self, issuer: Option<&str>, jwks_json: &[u8]) -> Result<(), ConfigError> {
+        let r = self.try_set_jwks(issuer, jwks_json);
+        if r.is_err() {
+            self.inner.rt.stats.bump(Counter::ReloadFailure);
+        }
+        r
+    }
+
+    fn try_set_jwks(&self, issuer: Option<&str>, jwks_json: &[u8]) -> Result<(), ConfigError> {
         let err = |at: &str, m: String| ConfigError { file: None, at: at.into(), message: m };
         let v: serde_json::Value =
             serde_json::from_slice(jwks_json).map_err(|e| err("jwks", format!("not valid JSON: {e}")))?;
