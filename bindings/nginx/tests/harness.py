@@ -111,9 +111,11 @@ class Nginx:
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
+                    if self.worker_pids():
+                        return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError("nginx is not listening on %d\n%s" % (port, self.log_tail()))
 
     def master_pid(self):

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): wrk on loopback against the packaged nginx with the
+# module: an unprotected location, HS256, ES256 with and without the
+# verified-token cache, API key and cached Basic; prints requests/s, latency
+# and the ratio to the unprotected location.
+#
+#   bindings/nginx/bench.sh [--duration 10s] [--connections 32] [--rounds 3]
+#                           [--workers 1] [--min-hs256-ratio 0.9]
+#
+# Installs wrk with apt-get when missing (as root). Honours CARGO_TARGET_DIR,
+# WARDEN_LIB and WARDEN_VECTORS as test.sh does.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+vectors="${WARDEN_VECTORS:-$root/../shared/vectors}"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    echo "bench.sh: wrk is required (apt-get install wrk)" >&2
+    exit 1
+  fi
+fi
+
+module="$("$here/build.sh" | tail -n 1)"
+exec python3 "$here/tests/bench.py" --module "$module" --vectors "$vectors" "$@"

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""wrk against nginx on loopback: an unprotected location next to locations
+protected by warden (HS256, ES256 with and without the verified-token cache,
+API key, cached Basic). Prints requests/s, latency and the ratio to the
+unprotected location. A benchmark, not a test: it asserts nothing unless
+--min-hs256-ratio is given.
+
+    bench.py --module build/ngx_http_warden_module.so --vectors ../shared/vectors
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+def first_ok(data, key, alg=None):
+    for c in data["cases"]:
+        if c.get("expect") != "ok" or key not in c or "repeat" in c:
+            continue
+        if alg:
+            hdr = c["jwt"].split(".")[0]
+            hdr = json.loads(base64.urlsafe_b64decode(hdr + "=" * (-len(hdr) % 4)))
+            if hdr.get("alg") != alg:
+                continue
+        return c
+    raise SystemExit(f"no accepted {alg or key} case")
+
+
+def unmetered_key(data):
+    import hashlib
+    metered = {k["sha256"] for k in data["config"]["api_keys"]["keys"] if "rate" in k}
+    for c in data["cases"]:
+        if c.get("expect") == "ok" and "api_key" in c and "repeat" not in c \
+                and hashlib.sha256(c["api_key"].encode()).hexdigest() not in metered:
+            return c
+    raise SystemExit("no accepted API key without a rate limit")
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])   # utime + stime
+    return total
+
+
+def parse_wrk(out):
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label):
+        m = re.search(label + r"\s+([\d.]+)(us|ms|s)\b", out)
+        if not m:
+            return None
+        v = float(m.group(1))
+        return {"us": v / 1000, "ms": v, "s": v * 1000}[m.group(2)]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "requests": total,
+            "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--module", required=True)
+    ap.add_argument("--vectors", required=True)
+    ap.add_argument("--duration", default="10s")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure every location this many times, interleaved; report the best")
+    ap.add_argument("--min-hs256-ratio", type=float, default=None)
+    args = ap.parse_args()
+
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise SystemExit("wrk not found (apt-get install wrk)")
+
+    def load(name):
+        with open(os.path.join(args.vectors, name), encoding="utf-8") as f:
+            return json.load(f)
+
+    hs, ec, ak, bs = load("jwt_hs.json"), load("jwt_ec.json"), load("api_keys.json"), load("basic.json")
+    hs_case, ec_case = first_ok(hs, "jwt", "HS256"), first_ok(ec, "jwt", "ES256")
+    ak_case, bs_case = unmetered_key(ak), first_ok(bs, "basic")
+
+    tmp = tempfile.mkdtemp(prefix="warden-nginx-bench-")
+    os.chmod(tmp, 0o755)
+
+    def cfg(name, config):
+        p = os.path.join(tmp, name + ".json")
+        with open(p, "w") as f:
+            json.dump(config, f)
+        return p
+
+    ec_nocache = dict(ec["config"])
+    ec_nocache["cache"] = {"tokens": 0}
+    configs = {
+        "hs256": cfg("hs256", hs["config"]),
+        "es256": cfg("es256", ec["config"]),
+        "es256_nocache": cfg("es256_nocache", ec_nocache),
+        "api_key": cfg("api_key", ak["config"]),
+        "basic": cfg("basic", bs["config"]),
+    }
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("ok\n")
+
+    port, up_port = harness.free_port(), harness.free_port()
+    ng = harness.Nginx(tmp, "", os.path.abspath(args.module))
+    main_, temps = ng.head()
+    main_ = main_.replace(" info;", " warn;")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    # every location twice: serving a small static file, and proxying to an
+    # upstream (a second server of the same nginx, over keepalive connections)
+    backends = {
+        "static": f"alias {www}/;",
+        "proxy": "proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection \"\";"
+                 " proxy_set_header X-Warden-Subject $warden_subject;",
+    }
+    protected = {
+        "hs256": (hs_case["now"], "warden jwt;"),
+        "es256": (ec_case["now"], "warden jwt;"),
+        "es256_nocache": (ec_case["now"], "warden jwt;"),
+        "api_key": (ak_case["now"], "warden api_key; warden_credential $http_x_api_key;"),
+        "basic": (bs_case["now"], "warden basic;"),
+    }
+    locs = []
+    for b, body in backends.items():
+        locs.append(f"location /{b}/open/ {{ {body} }}")
+        for name, (now, directives) in protected.items():
+            locs.append(f"location /{b}/{name}/ {{ warden_config {configs[name]}; warden_now {now}; "
+                        f"{directives} {body} }}")
+    nl = "\n        "
+    ng.write_conf(main_ + f"worker_processes {args.workers};\n"
+                  "events { worker_connections 1024; }\nhttp {\n" + temps + f"""
+    access_log off;
+    open_file_cache max=16;
+    keepalive_requests 1000000;
+    upstream backend {{ server 127.0.0.1:{up_port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{up_port};
+        location / {{ return 200 "ok\\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+        add_header X-Warden-Subject $warden_subject;
+        {nl.join(locs)}
+    }}
+}}
+""")
+
+    basic = "Basic " + base64.b64encode(bs_case["basic"].encode()).decode()
+    kinds = [
+        ("unprotected", "open", []),
+        ("HS256", "hs256", ["Authorization: Bearer " + hs_case["jwt"]]),
+        ("ES256, token cache on", "es256", ["Authorization: Bearer " + ec_case["jwt"]]),
+        ("ES256, token cache off", "es256_nocache", ["Authorization: Bearer " + ec_case["jwt"]]),
+        ("API key", "api_key", ["X-Api-Key: " + ak_case["api_key"]]),
+        ("Basic (cached)", "basic", ["Authorization: " + basic]),
+    ]
+    runs = [(b, name, f"/{b}/{loc}/", headers) for b in backends for name, loc, headers in kinds]
+
+    results = {}
+    try:
+        ng.start(port)
+        workers = ng.worker_pids()
+        for b, name, path, headers in runs:
+            h = [tuple(x.split(": ", 1)) for x in headers]
+            status, _, _ = harness.request(port, path, h)   # also warms the caches
+            if status != 200:
+                raise SystemExit(f"{name}: {path} answered {status}\n{ng.log_tail()}")
+        for _ in range(args.rounds):
+            for b, name, path, headers in runs:
+                cmd = [wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", args.duration, "--latency"]
+                for x in headers:
+                    cmd += ["-H", x]
+                cmd.append(f"http://127.0.0.1:{port}{path}")
+                c0 = cpu_ticks(workers)
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                r = parse_wrk(out)
+                r["cpu_us"] = (cpu_ticks(workers) - c0) / tick * 1e6 / max(r["requests"], 1)
+                best = results.get((b, name))
+                if best is None:
+                    results[(b, name)] = r
+                else:
+                    best["errors"] += r["errors"]
+                    if r["rps"] > best["rps"]:
+                        r["errors"] = best["errors"]
+                        r["cpu_us"] = min(r["cpu_us"], best["cpu_us"])
+                        results[(b, name)] = r
+                    else:
+                        best["cpu_us"] = min(r["cpu_us"], best["cpu_us"])
+    finally:
+        ng.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"nginx {args.workers} worker(s), wrk -t{args.threads} -c{args.connections} -d{args.duration} "
+          f"on loopback, {os.cpu_count()} cores, best of {args.rounds} interleaved round(s)")
+    print("req/s ratio: to the unprotected location with the same backend; CPU/req: nginx worker CPU time "
+          "per request (less sensitive to a busy machine than req/s)")
+    for b in backends:
+        base = results[(b, "unprotected")]
+        print(f"\nbackend: {b}")
+        print(f"{'location':<26} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'CPU/req us':>11} {'CPU ratio':>9} {'non-2xx':>8}")
+        for name, _, _ in kinds:
+            r = results[(b, name)]
+            print(f"{name:<26} {r['rps']:>9.0f} {r['rps'] / base['rps']:>6.2f} {r['p50'] or 0:>7.3f} "
+                  f"{r['p99'] or 0:>7.3f} {r['cpu_us']:>11.2f} {base['cpu_us'] / r['cpu_us']:>9.2f} "
+                  f"{r['errors']:>8}")
+    bad = [f"{b}/{n}" for (b, n), r in results.items() if r["errors"]]
+    if bad:
+        print("non-2xx responses in: " + ", ".join(bad))
+        sys.exit(1)
+    if args.min_hs256_ratio is not None:
+        ratio = results[("proxy", "HS256")]["rps"] / results[("proxy", "unprotected")]["rps"]
+        if ratio < args.min_hs256_ratio:
+            print(f"HS256 keeps {ratio:.2f} of the unprotected rate (proxy), below {args.min_hs256_ratio}")
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
