@@ -66,6 +66,7 @@
 #define WDN_STATE_NEW             0
 #define WDN_STATE_PENDING         1
 #define WDN_STATE_DONE            2
+#define WDN_STATE_DECIDED         3
 
 
 typedef struct {
@@ -98,6 +99,7 @@ typedef struct {
     ngx_str_t                   realm;
     ngx_array_t                *scopes;     /* ngx_str_t */
     ngx_http_complex_value_t   *now;
+    double                      now_const;  /* warden_now without variables */
     ngx_str_t                   bearer;     /* Bearer realm="..." */
     ngx_str_t                   basic;      /* Basic realm="..." */
     ngx_str_t                   scope_attr; /* scope="a b" */
@@ -899,6 +901,10 @@ ngx_http_warden_now(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf)
         return 0;
     }
 
+    if (wlcf->now_const > 0) {
+        return wlcf->now_const;
+    }
+
     if (ngx_http_complex_value(r, wlcf->now, &s) != NGX_OK || s.len == 0
         || s.len > 64)
     {
@@ -1157,7 +1163,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_warden_module);
 
-    if (ctx != NULL && (ctx->state != WDN_STATE_DONE + 1 || ctx->wlcf == wlcf))
+    if (ctx != NULL && (ctx->state != WDN_STATE_DECIDED || ctx->wlcf == wlcf))
     {
         /* re-entered: after a thread task, or with satisfy any; after an
          * internal redirect to a location with another policy, verify
@@ -1166,7 +1172,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
             return NGX_AGAIN;
         }
         if (ctx->state == WDN_STATE_DONE) {
-            ctx->state = WDN_STATE_DONE + 1;
+            ctx->state = WDN_STATE_DECIDED;
             ctx->rc = ngx_http_warden_decide(r, wlcf, ctx);
         }
         return ctx->rc;
@@ -1223,7 +1229,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
     if (scheme == WDN_KIND_BASIC && !(kinds & WDN_KIND_BASIC)) {
         ctx->kind = WARDEN_KIND_BASIC;
         ctx->code = WDN_CODE_KIND_NOT_ALLOWED;
-        ctx->state = WDN_STATE_DONE + 1;
+        ctx->state = WDN_STATE_DECIDED;
         ctx->rc = ngx_http_warden_decide(r, wlcf, ctx);
         return ctx->rc;
     }
@@ -1232,7 +1238,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         if (!(kinds & (WDN_KIND_JWT | WDN_KIND_API_KEY))) {
             ctx->kind = WARDEN_KIND_JWT;
             ctx->code = WDN_CODE_KIND_NOT_ALLOWED;
-            ctx->state = WDN_STATE_DONE + 1;
+            ctx->state = WDN_STATE_DECIDED;
             ctx->rc = ngx_http_warden_decide(r, wlcf, ctx);
             return ctx->rc;
         }
@@ -1289,7 +1295,7 @@ verify:
     ngx_http_warden_verify(wlcf->verifier->worker, mode, &value, now,
                            ctx->res);
 
-    ctx->state = WDN_STATE_DONE + 1;
+    ctx->state = WDN_STATE_DECIDED;
     ctx->rc = ngx_http_warden_decide(r, wlcf, ctx);
     return ctx->rc;
 
@@ -1297,7 +1303,7 @@ no_credential:
 
     ctx->code = WDN_CODE_NO_CREDENTIAL;
     ctx->kind = 0;
-    ctx->state = WDN_STATE_DONE + 1;
+    ctx->state = WDN_STATE_DECIDED;
     ctx->wlcf = wlcf;
     ngx_http_warden_count(0, ctx->code);
 
@@ -2151,6 +2157,23 @@ ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 #endif
+
+    if (conf->now != NULL && conf->now->lengths == NULL) {
+        u_char  buf[64];
+
+        conf->now_const = 0;
+        if (conf->now->value.len > 0 && conf->now->value.len < sizeof(buf)) {
+            ngx_memcpy(buf, conf->now->value.data, conf->now->value.len);
+            buf[conf->now->value.len] = '\0';
+            conf->now_const = strtod((char *) buf, NULL);
+        }
+        if (!(conf->now_const > 0 && conf->now_const < 1e15)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"warden_now\" value \"%V\"",
+                               &conf->now->value);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (conf->kinds != 0 && conf->verifier == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -19,6 +19,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -293,6 +294,11 @@ def feature_locations(echo, claims, reload_cfg, vdir):
         warden_config {reload_cfg}; warden jwt;
         proxy_pass http://127.0.0.1:{echo};
     }}
+    location /lx/ {{
+        warden_config {claims};
+        limit_except GET {{ warden jwt; }}
+        proxy_pass http://127.0.0.1:{echo};
+    }}
     location = /warden_status {{ warden_status; }}
 """
 
@@ -393,6 +399,36 @@ def test_features(port, vectors_dir, secrets):
         status, hs, _ = request(port, "/threaded/x", [("Authorization", "Basic " + cred)])
         want = 200 if c["expect"] == "ok" else 401
         check(f"thread pool: {c['name']}", status == want, f"status {status}")
+
+    # ... and the worker keeps serving while a password is being checked
+    wrong = base64.b64encode(b"alice:not the password").decode()
+    done = {}
+
+    def slow():
+        t = time.time()
+        done["status"] = request(port, "/threaded/x", [("Authorization", "Basic " + wrong)])[0]
+        done["t"] = time.time()
+        done["took"] = done["t"] - t
+
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.02)
+    status, _, _ = request(port, "/open/x")
+    t_open = time.time()
+    th.join()
+    if VERBOSE:
+        print(f"      password check took {done.get('took', 0) * 1000:.0f} ms; the other request "
+              f"was answered {(done.get('t', 0) - t_open) * 1000:.0f} ms before it")
+    check("thread pool: other requests are served during a password check",
+          status == 200 and done.get("status") == 401 and t_open < done["t"],
+          f"open at {t_open:.3f}, basic done at {done.get('t', 0):.3f} after {done.get('took', 0):.3f}s")
+
+    # limit_except: only the other methods need a credential
+    status, _, _ = request(port, "/lx/x")
+    status2, _, _ = request(port, "/lx/x", method="POST")
+    status3, _, _ = request(port, "/lx/x", [("Authorization", "Bearer " + tok)], method="POST")
+    check("limit_except GET { warden jwt; }: GET open, POST needs a JWT",
+          (status, status2, status3) == (200, 401, 200), f"{status} {status2} {status3}")
 
     # variables survive an internal redirect (error_page)
     expired = harness.hs256(CLAIMS_SECRET, {"sub": "x", "exp": 1000}, kid="claims-k1")
