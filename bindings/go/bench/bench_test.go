@@ -1,0 +1,243 @@
+// Package bench measures warden's Go binding against github.com/golang-jwt/jwt/v5
+// on the same tokens (its own module, so the binding stays dependency-free).
+//
+//	cd bindings/go/bench && go test -bench . -benchmem
+//	WARDEN_BENCH_RATIOS=1 go test -run TestRatios -v     # a table of ratios
+//
+// Tokens (HS256, RS256 2048-bit, ES256, EdDSA) carry a kid header and a
+// ~250-byte payload (iss, sub, aud, exp, iat, nbf, jti, scope, name). Both
+// libraries do the same work per call: verify the signature with the key
+// pinned to the alg, check exp/nbf/iat, issuer and audience, and return the
+// subject. warden's verified-token cache is off ("cache": {"tokens": 0}), so
+// every call checks the signature; warden uses the zero-allocation
+// VerifyJWTInto.
+package bench
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	warden "github.com/warden-auth/warden/bindings/go"
+)
+
+const (
+	issuer   = "https://auth.example.com"
+	audience = "orders-api"
+	subject  = "user-1842@customers.example.com"
+)
+
+type claims struct {
+	jwt.RegisteredClaims
+	Scope string `json:"scope"`
+	Name  string `json:"name"`
+}
+
+type alg struct {
+	name   string
+	token  []byte
+	key    any // golang-jwt verification key
+	method jwt.SigningMethod
+}
+
+var (
+	algs     []alg
+	verifier *warden.Verifier
+)
+
+func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func pad(n *big.Int, size int) []byte { return n.FillBytes(make([]byte, size)) }
+
+func init() {
+	now := time.Now()
+	c := claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   subject,
+			Audience:  jwt.ClaimStrings{audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(24 * time.Hour)),
+			IssuedAt:  jwt.NewNumericDate(now.Add(-time.Minute)),
+			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+			ID:        "5c1c1a8e-8f3b-4b5e-9a4f-1d2e3f4a5b6c",
+		},
+		Scope: "orders:read orders:write invoices:read",
+		Name:  "Ada Lovelace-Byron of the Analytical Engine",
+	}
+	var jwks []map[string]any
+	add := func(name, kid string, method jwt.SigningMethod, signKey, verifyKey any, jwk map[string]any) {
+		t := jwt.NewWithClaims(method, c)
+		t.Header["kid"] = kid
+		s, err := t.SignedString(signKey)
+		if err != nil {
+			panic(err)
+		}
+		jwk["kid"], jwk["alg"] = kid, name
+		jwks = append(jwks, jwk)
+		algs = append(algs, alg{name, []byte(s), verifyKey, method})
+	}
+
+	secret := sha256.Sum256([]byte("warden bench secret"))
+	add("HS256", "bench-hs256", jwt.SigningMethodHS256, secret[:], secret[:],
+		map[string]any{"kty": "oct", "k": b64u(secret[:])})
+
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	add("RS256", "bench-rs256", jwt.SigningMethodRS256, rk, &rk.PublicKey,
+		map[string]any{"kty": "RSA", "n": b64u(rk.N.Bytes()), "e": b64u(big.NewInt(int64(rk.E)).Bytes())})
+
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	add("ES256", "bench-es256", jwt.SigningMethodES256, ek, &ek.PublicKey,
+		map[string]any{"kty": "EC", "crv": "P-256", "x": b64u(pad(ek.X, 32)), "y": b64u(pad(ek.Y, 32))})
+
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	add("EdDSA", "bench-eddsa", jwt.SigningMethodEdDSA, priv, pub,
+		map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64u(pub)})
+
+	cfg, _ := json.Marshal(map[string]any{
+		"jwt":   map[string]any{"jwks": map[string]any{"keys": jwks}, "issuer": []string{issuer}, "audience": []string{audience}},
+		"cache": map[string]any{"tokens": 0},
+	})
+	verifier, err = warden.OpenConfig(cfg)
+	if err != nil {
+		panic(err)
+	}
+}
+
+func golangJWT(a alg) (string, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(string(a.token), &c, func(*jwt.Token) (any, error) { return a.key, nil },
+		jwt.WithValidMethods([]string{a.name}), jwt.WithIssuer(issuer), jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	return c.Subject, err
+}
+
+// TestSameVerdicts: both libraries accept every token with the same subject
+// and reject it once tampered.
+func TestSameVerdicts(t *testing.T) {
+	for _, a := range algs {
+		var r warden.Result
+		verifier.VerifyJWTInto(&r, a.token, 0)
+		if !r.OK() || r.Subject != subject {
+			t.Fatalf("%s: warden: %s", a.name, r.Code)
+		}
+		if s, err := golangJWT(a); err != nil || s != subject {
+			t.Fatalf("%s: golang-jwt: %v", a.name, err)
+		}
+		bad := append([]byte(nil), a.token...)
+		bad[len(bad)-5] ^= 'A' ^ 'B'
+		verifier.VerifyJWTInto(&r, bad, 0)
+		if r.OK() {
+			t.Fatalf("%s: warden accepted a tampered token", a.name)
+		}
+		if _, err := golangJWT(alg{a.name, bad, a.key, a.method}); err == nil {
+			t.Fatalf("%s: golang-jwt accepted a tampered token", a.name)
+		}
+	}
+}
+
+func benchWarden(b *testing.B, a alg) {
+	var r warden.Result
+	b.ReportAllocs()
+	b.SetBytes(int64(len(a.token)))
+	for i := 0; i < b.N; i++ {
+		verifier.VerifyJWTInto(&r, a.token, 0)
+		if r.Subject != subject {
+			b.Fatal(r.Code)
+		}
+	}
+}
+
+func benchWardenOwned(b *testing.B, a alg) {
+	tok := string(a.token)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if r := verifier.VerifyJWT(tok); r.Subject != subject {
+			b.Fatal(r.Code)
+		}
+	}
+}
+
+func benchGolangJWT(b *testing.B, a alg) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(a.token)))
+	for i := 0; i < b.N; i++ {
+		if s, err := golangJWT(a); err != nil || s != subject {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWarden(b *testing.B) {
+	for _, a := range algs {
+		b.Run(a.name, func(b *testing.B) { benchWarden(b, a) })
+	}
+}
+
+// BenchmarkWardenOwned: the convenient API (a Result that owns its strings).
+func BenchmarkWardenOwned(b *testing.B) {
+	for _, a := range algs {
+		b.Run(a.name, func(b *testing.B) { benchWardenOwned(b, a) })
+	}
+}
+
+func BenchmarkGolangJWT(b *testing.B) {
+	for _, a := range algs {
+		b.Run(a.name, func(b *testing.B) { benchGolangJWT(b, a) })
+	}
+}
+
+// BenchmarkWardenParallel: one verifier shared by GOMAXPROCS goroutines.
+func BenchmarkWardenParallel(b *testing.B) {
+	for _, a := range algs {
+		b.Run(a.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var r warden.Result
+				for pb.Next() {
+					verifier.VerifyJWTInto(&r, a.token, 0)
+					if !r.OK() {
+						b.Error(r.Code)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestRatios prints golang-jwt time / warden time per alg (set
+// WARDEN_BENCH_RATIOS=1; it takes a few seconds). It asserts nothing: no
+// test depends on timings.
+func TestRatios(t *testing.T) {
+	if os.Getenv("WARDEN_BENCH_RATIOS") == "" {
+		t.Skip("set WARDEN_BENCH_RATIOS=1")
+	}
+	fmt.Printf("%-6s %12s %12s %12s %10s %12s %14s\n", "alg", "warden ns", "owned ns", "golang-jwt", "ratio", "warden allocs", "golang-jwt allocs")
+	for _, a := range algs {
+		w := testing.Benchmark(func(b *testing.B) { benchWarden(b, a) })
+		o := testing.Benchmark(func(b *testing.B) { benchWardenOwned(b, a) })
+		g := testing.Benchmark(func(b *testing.B) { benchGolangJWT(b, a) })
+		fmt.Printf("%-6s %12d %12d %12d %9.1fx %12d %14d\n", a.name, w.NsPerOp(), o.NsPerOp(), g.NsPerOp(),
+			float64(g.NsPerOp())/float64(w.NsPerOp()), w.AllocsPerOp(), g.AllocsPerOp())
+	}
+}

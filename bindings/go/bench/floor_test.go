@@ -1,0 +1,18 @@
+package bench
+
+import (
+	"testing"
+
+	warden "github.com/warden-auth/warden/bindings/go"
+)
+
+// BenchmarkWardenFloor: a token rejected at the first check (malformed), i.e.
+// the cost of the binding itself (cgo call, pooled C result, copying out).
+func BenchmarkWardenFloor(b *testing.B) {
+	var r warden.Result
+	tok := []byte("x")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		verifier.VerifyJWTInto(&r, tok, 0)
+	}
+}

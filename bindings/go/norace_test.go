@@ -1,0 +1,5 @@
+//go:build !race
+
+package warden
+
+const raceEnabled = false

@@ -1,0 +1,418 @@
+package warden
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libwarden.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
+#cgo noescape warden_verify_jwt
+#cgo noescape warden_verify_api_key
+#cgo noescape warden_verify_basic
+#cgo noescape warden_verify_authorization
+#cgo noescape warden_result_scope
+#cgo nocallback warden_verify_jwt
+#cgo nocallback warden_verify_api_key
+#cgo nocallback warden_verify_basic
+#cgo nocallback warden_verify_authorization
+#cgo nocallback warden_result_scope
+#include <stdlib.h>
+#include "warden.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// ConfigError is a refused config, reload or JWK Set: Msg says where and why
+// ("<file>: <JSON path>: <reason>"). A refused reload leaves the old config
+// serving.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return "warden: config refused: " + e.Msg }
+
+// ErrClosed is returned by methods of a closed Verifier (verifications
+// return a Result with CodeInvalidArgument instead).
+var ErrClosed = errors.New("warden: verifier is closed")
+
+// Version is the version of the linked libwarden ("0.1.0").
+func Version() string { return C.GoString(C.warden_version()) }
+
+// Verifier is a loaded config. It is safe for concurrent use: share one
+// between every goroutine. Reloads, key swaps and revocations never block
+// verifications on the warden side.
+type Verifier struct {
+	mu sync.RWMutex // Close takes it exclusively; every other method shares it
+	h  *C.warden_verifier
+}
+
+// Open loads the config file at path (SPEC §1). Relative jwks_file and
+// htpasswd_file names are relative to the file.
+func Open(path string) (*Verifier, error) {
+	var out *C.warden_verifier
+	var errBuf [2048]C.char
+	p := unsafe.StringData(path)
+	rc := C.warden_verifier_new_from_file((*C.char)(unsafe.Pointer(p)), C.size_t(len(path)), &out, &errBuf[0], C.size_t(len(errBuf)))
+	runtime.KeepAlive(path)
+	return made(rc, out, &errBuf[0])
+}
+
+// OpenConfig loads a config given as JSON text. Relative file names in it
+// resolve against the current directory.
+func OpenConfig(json []byte) (*Verifier, error) {
+	var out *C.warden_verifier
+	var errBuf [2048]C.char
+	rc := C.warden_verifier_new_from_json(u8(json), C.size_t(len(json)), &out, &errBuf[0], C.size_t(len(errBuf)))
+	runtime.KeepAlive(json)
+	return made(rc, out, &errBuf[0])
+}
+
+func made(rc C.uint32_t, out *C.warden_verifier, errBuf *C.char) (*Verifier, error) {
+	if rc == C.WARDEN_CODE_OK && out != nil {
+		v := &Verifier{h: out}
+		runtime.SetFinalizer(v, (*Verifier).Close)
+		return v, nil
+	}
+	msg := C.GoString(errBuf)
+	if Code(rc) == CodeConfig {
+		return nil, &ConfigError{Msg: msg}
+	}
+	return nil, callError(Code(rc), msg)
+}
+
+// Close frees the verifier. It waits for verifications in progress; later
+// calls get ErrClosed / CodeInvalidArgument. Results stay valid. Closing
+// twice is fine.
+func (v *Verifier) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.h != nil {
+		C.warden_verifier_free(v.h)
+		v.h = nil
+		runtime.SetFinalizer(v, nil)
+	}
+	return nil
+}
+
+func u8(b []byte) *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b))) }
+
+func u8s(s string) *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s))) }
+
+// Seconds converts a time for the *Into methods: seconds since the epoch,
+// with fractions; the zero time gives 0, which means the system clock.
+func Seconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
+}
+
+// ---- C results: one per call, from a pool (allocated and initialised once)
+
+type cResult struct{ p *C.warden_result }
+
+func freeCResult(c *cResult) {
+	C.warden_result_free(c.p)
+	C.free(unsafe.Pointer(c.p))
+}
+
+var cResults = sync.Pool{New: func() any {
+	c := &cResult{p: (*C.warden_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.warden_result{}))))}
+	if c.p == nil {
+		panic("warden: out of memory")
+	}
+	C.warden_result_init(c.p)
+	// A pool may drop idle items at a GC: release the C memory with them.
+	runtime.SetFinalizer(c, freeCResult)
+	return c
+}}
+
+// ---- verification: zero-allocation forms
+
+// VerifyJWTInto verifies the compact JWS token (without "Bearer") at time now
+// (seconds since the epoch; 0 = the system clock) into r, reusing r's
+// buffers: no allocation once r has held a result this large. r's strings
+// alias its buffer and change when r is reused; use VerifyJWT, or copy them,
+// to keep them longer.
+func (v *Verifier) VerifyJWTInto(r *Result, token []byte, now float64) {
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_jwt(v.h, u8(token), C.size_t(len(token)), C.double(now), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, token, false)
+	cResults.Put(c)
+}
+
+// VerifyAPIKeyInto verifies an API key; see VerifyJWTInto.
+func (v *Verifier) VerifyAPIKeyInto(r *Result, key []byte, now float64) {
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_api_key(v.h, u8(key), C.size_t(len(key)), C.double(now), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, nil, false)
+	cResults.Put(c)
+}
+
+// VerifyBasicInto verifies a Basic user and password (raw octets); see
+// VerifyJWTInto. A password check takes milliseconds (PBKDF2, bcrypt) unless
+// warden's credential cache holds the pair.
+func (v *Verifier) VerifyBasicInto(r *Result, user, password []byte, now float64) {
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_basic(v.h, u8(user), C.size_t(len(user)), u8(password), C.size_t(len(password)), C.double(now), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, nil, false)
+	cResults.Put(c)
+}
+
+// VerifyAuthorizationInto verifies an HTTP Authorization value ("Bearer
+// <JWT>", "Bearer <API key>", "Basic <base64>"); see VerifyJWTInto.
+// r.Kind says which credential it was.
+func (v *Verifier) VerifyAuthorizationInto(r *Result, value []byte, now float64) {
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_authorization(v.h, u8(value), C.size_t(len(value)), C.double(now), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, value, true)
+	cResults.Put(c)
+}
+
+// ---- verification: convenient forms (the Result owns its strings)
+
+// VerifyJWT verifies a compact JWS (without "Bearer") by the system clock.
+func (v *Verifier) VerifyJWT(token string) Result { return v.VerifyJWTAt(token, time.Time{}) }
+
+// VerifyJWTAt verifies a compact JWS as of now (the zero time: the clock).
+func (v *Verifier) VerifyJWTAt(token string, now time.Time) Result {
+	var r Result
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_jwt(v.h, u8s(token), C.size_t(len(token)), C.double(Seconds(now)), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, unsafe.Slice(unsafe.StringData(token), len(token)), false)
+	cResults.Put(c)
+	r.detach()
+	return r
+}
+
+// VerifyAPIKey verifies an API key by the system clock.
+func (v *Verifier) VerifyAPIKey(key string) Result { return v.VerifyAPIKeyAt(key, time.Time{}) }
+
+// VerifyAPIKeyAt verifies an API key as of now (the zero time: the clock).
+func (v *Verifier) VerifyAPIKeyAt(key string, now time.Time) Result {
+	var r Result
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_api_key(v.h, u8s(key), C.size_t(len(key)), C.double(Seconds(now)), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, nil, false)
+	cResults.Put(c)
+	r.detach()
+	return r
+}
+
+// VerifyBasic verifies a Basic user and password by the system clock.
+func (v *Verifier) VerifyBasic(user, password string) Result {
+	return v.VerifyBasicAt(user, password, time.Time{})
+}
+
+// VerifyBasicAt verifies a Basic user and password as of now.
+func (v *Verifier) VerifyBasicAt(user, password string, now time.Time) Result {
+	var r Result
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_basic(v.h, u8s(user), C.size_t(len(user)), u8s(password), C.size_t(len(password)), C.double(Seconds(now)), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, nil, false)
+	cResults.Put(c)
+	r.detach()
+	return r
+}
+
+// VerifyAuthorization verifies an HTTP Authorization value by the system clock.
+func (v *Verifier) VerifyAuthorization(value string) Result {
+	return v.VerifyAuthorizationAt(value, time.Time{})
+}
+
+// VerifyAuthorizationAt verifies an HTTP Authorization value as of now.
+func (v *Verifier) VerifyAuthorizationAt(value string, now time.Time) Result {
+	var r Result
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.warden_verify_authorization(v.h, u8s(value), C.size_t(len(value)), C.double(Seconds(now)), c.p)
+	v.mu.RUnlock()
+	r.fill(c.p, unsafe.Slice(unsafe.StringData(value), len(value)), true)
+	cResults.Put(c)
+	r.detach()
+	return r
+}
+
+// ---- configuration at run time
+
+func (v *Verifier) status(rc C.uint32_t) error {
+	switch Code(rc) {
+	case CodeOK:
+		return nil
+	case CodeConfig:
+		return &ConfigError{Msg: v.lastErrorLocked()}
+	}
+	if v.h == nil {
+		return ErrClosed
+	}
+	return callError(Code(rc), "")
+}
+
+func callError(c Code, msg string) error {
+	if msg != "" {
+		return errors.New("warden: " + c.String() + ": " + msg)
+	}
+	return errors.New("warden: " + c.String())
+}
+
+// Reload re-reads the config file (Open verifiers). A *ConfigError means the
+// new config was refused and the old one keeps serving.
+func (v *Verifier) Reload() error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_verifier_reload(v.h))
+}
+
+// ReloadFile switches to the config file at path (all or nothing).
+func (v *Verifier) ReloadFile(path string) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	rc := C.warden_verifier_reload_from_file(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(path))), C.size_t(len(path)))
+	return v.status(rc)
+}
+
+// ReloadConfig switches to the config in JSON text (all or nothing).
+func (v *Verifier) ReloadConfig(json []byte) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_verifier_reload_from_json(v.h, u8(json), C.size_t(len(json))))
+}
+
+// SetJWKS replaces the JWT key set with a JWK Set ({"keys": [...]}),
+// keeping the policy.
+func (v *Verifier) SetJWKS(jwks []byte) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_verifier_set_jwks(v.h, u8(jwks), C.size_t(len(jwks))))
+}
+
+// LastError is the message of the most recent refused reload or key set.
+func (v *Verifier) LastError() string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.lastErrorLocked()
+}
+
+func (v *Verifier) lastErrorLocked() string {
+	if v.h == nil {
+		return ""
+	}
+	var needed C.size_t
+	buf := make([]C.char, 1024)
+	if C.warden_verifier_last_error(v.h, &buf[0], C.size_t(len(buf)), &needed) == C.WARDEN_CODE_BUFFER_TOO_SMALL {
+		buf = make([]C.char, int(needed)+1)
+		C.warden_verifier_last_error(v.h, &buf[0], C.size_t(len(buf)), &needed)
+	}
+	return C.GoString(&buf[0])
+}
+
+// ---- run-time revocation
+
+// RevokeJTI rejects tokens with this jti from now on; until (the token's
+// exp; the zero time = keep) lets warden forget the entry afterwards.
+func (v *Verifier) RevokeJTI(jti string, until time.Time) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_revoke_jti(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(jti))), C.size_t(len(jti)), C.double(Seconds(until)), 0))
+}
+
+// RevokeSubjectBefore rejects tokens of subject issued at or before before
+// (and those without iat).
+func (v *Verifier) RevokeSubjectBefore(subject string, before time.Time) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_revoke_subject_before(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(subject))), C.size_t(len(subject)), C.double(Seconds(before)), 0))
+}
+
+// RevokeAPIKeyID rejects the API key with this configured id from now on.
+func (v *Verifier) RevokeAPIKeyID(id string) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_revoke_api_key_id(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(id))), C.size_t(len(id)), 0))
+}
+
+func (v *Verifier) found(rc C.uint32_t) (bool, error) {
+	if Code(rc) == CodeNotFound {
+		return false, nil
+	}
+	return rc == C.WARDEN_CODE_OK, v.status(rc)
+}
+
+// UnrevokeJTI undoes RevokeJTI; false when there was no such revocation.
+func (v *Verifier) UnrevokeJTI(jti string) (bool, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.found(C.warden_unrevoke_jti(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(jti))), C.size_t(len(jti))))
+}
+
+// UnrevokeSubject undoes RevokeSubjectBefore.
+func (v *Verifier) UnrevokeSubject(subject string) (bool, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.found(C.warden_unrevoke_subject(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(subject))), C.size_t(len(subject))))
+}
+
+// UnrevokeAPIKeyID undoes RevokeAPIKeyID.
+func (v *Verifier) UnrevokeAPIKeyID(id string) (bool, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.found(C.warden_unrevoke_api_key_id(v.h, (*C.char)(unsafe.Pointer(unsafe.StringData(id))), C.size_t(len(id))))
+}
+
+// ---- statistics
+
+// VerdictCount is how many verifications of kind ended with code so far.
+func (v *Verifier) VerdictCount(kind Kind, code Code) (uint64, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out C.uint64_t
+	err := v.status(C.warden_stats_verdicts(v.h, C.uint32_t(kind), C.uint32_t(code), &out))
+	return uint64(out), err
+}
+
+// Counter is the value of an event counter (see warden_counter in warden.h:
+// 0 token cache hits, 1 misses, 2 basic cache hits, 3 misses, 4 reloads,
+// 5 refused reloads, 6 key set swaps, 7 revocations, 8 JWKS fetches,
+// 9 failed fetches).
+func (v *Verifier) Counter(which uint32) (uint64, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out C.uint64_t
+	err := v.status(C.warden_stats_counter(v.h, C.uint32_t(which), &out))
+	return uint64(out), err
+}
+
+// Prometheus is every counter in the Prometheus text exposition format.
+func (v *Verifier) Prometheus() (string, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	size := 4096
+	for {
+		buf := make([]C.char, size)
+		var needed C.size_t
+		rc := C.warden_stats_prometheus(v.h, &buf[0], C.size_t(size), &needed)
+		if rc == C.WARDEN_CODE_OK {
+			return C.GoString(&buf[0]), nil
+		}
+		if rc != C.WARDEN_CODE_BUFFER_TOO_SMALL {
+			return "", v.status(rc)
+		}
+		size = int(needed) + 1024
+	}
+}
