@@ -10,13 +10,15 @@ import (
 
 // MiddlewareConfig configures Middleware.
 type MiddlewareConfig struct {
-	// Realm is the realm of the challenges ("warden" when empty).
+	// Realm is the realm of the challenges ("api" when empty, as nginx's).
 	Realm string
 	// RequiredScopes must all be carried by the credential (403 otherwise).
 	RequiredScopes []string
-	// AcceptBasic accepts "Authorization: Basic" (and advertises it in 401
-	// challenges); when false a Basic header counts as no credential.
-	AcceptBasic bool
+	// Kinds are the credential kinds accepted (nil: KindJWT and KindAPIKey).
+	// A Bearer value is told apart as SPEC §5 says, or verified as the only
+	// Bearer kind accepted; a credential of another kind is refused
+	// unverified (401, kind_not_allowed) - nginx's `warden` directive.
+	Kinds []Kind
 	// Exempt, when it returns true, lets a request through unverified
 	// (health checks, CORS preflight).
 	Exempt func(*http.Request) bool
@@ -33,24 +35,26 @@ func FromContext(ctx context.Context) (*Result, bool) {
 }
 
 // Middleware protects next: only requests with an accepted credential reach
-// it, with the Result in their context (FromContext). Others are answered as
-// warden's nginx module does:
+// it, with the Result in their context (FromContext). The others are
+// answered as warden's nginx module does (bindings/nginx/README.md):
 //
-//   - no credential: 401, WWW-Authenticate: Bearer realm="..." without an
-//     error attribute (RFC 6750 §3.1), plus a Basic challenge when Basic is
-//     accepted;
-//   - a rejected credential: 401, Bearer realm="...", error="invalid_token",
-//     error_description="<code>" (a rejected Basic credential gets the Basic
-//     challenge and the plain Bearer one);
-//   - rate_limited: 429 with Retry-After: <seconds>;
+//   - no credential: 401, WWW-Authenticate: Bearer realm="..." (and/or
+//     Basic realm="...", charset="UTF-8", by accepted kinds), no error
+//     attribute (RFC 6750 §3.1);
+//   - a refused JWT or API key (malformed included): 401, Bearer
+//     realm="...", error="invalid_token", error_description="<code>";
+//   - a refused Basic credential: 401, Basic realm="...", charset="UTF-8";
+//   - a kind not accepted: 401, every accepted kind's challenge with
+//     error_description="kind_not_allowed";
+//   - rate_limited: 429, Retry-After: <seconds>;
 //   - accepted without a required scope: 403, Bearer realm="...",
-//     error="insufficient_scope", scope="<required scopes>";
+//     error="insufficient_scope", scope="<required>" (no challenge for Basic);
 //   - several Authorization headers: 400, error="invalid_request";
 //   - a failed call (closed verifier, warden bug): 500.
 func Middleware(v *Verifier, cfg MiddlewareConfig, next http.Handler) http.Handler {
 	realm := cfg.Realm
 	if realm == "" {
-		realm = "warden"
+		realm = "api"
 	}
 	q := quote(realm)
 	m := &middleware{
@@ -60,8 +64,16 @@ func Middleware(v *Verifier, cfg MiddlewareConfig, next http.Handler) http.Handl
 		bearer: "Bearer realm=" + q,
 		basic:  "Basic realm=" + q + `, charset="UTF-8"`,
 	}
-	m.forbidden = m.bearer + `, error="insufficient_scope", error_description="insufficient_scope", scope=` +
-		quote(strings.Join(cfg.RequiredScopes, " "))
+	kinds := cfg.Kinds
+	if kinds == nil {
+		kinds = []Kind{KindJWT, KindAPIKey}
+	}
+	for _, k := range kinds {
+		if k == KindJWT || k == KindAPIKey || k == KindBasic {
+			m.kinds |= 1 << k
+		}
+	}
+	m.forbidden = m.bearer + `, error="insufficient_scope", scope=` + quote(strings.Join(cfg.RequiredScopes, " "))
 	return m
 }
 
@@ -69,16 +81,40 @@ type middleware struct {
 	v                        *Verifier
 	cfg                      MiddlewareConfig
 	next                     http.Handler
+	kinds                    uint // bit 1 << Kind
 	bearer, basic, forbidden string
 }
+
+func (m *middleware) accepts(k Kind) bool { return m.kinds&(1<<k) != 0 }
 
 func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-func isBasic(value string) bool {
-	value = strings.TrimLeft(value, " \t")
-	return len(value) >= 6 && strings.EqualFold(value[:6], "basic ")
+// scheme splits an Authorization value into its lower-case scheme and
+// credential (SPEC §5: trimmed of spaces/tabs, then scheme 1*SP credential).
+func scheme(value string) (string, string) {
+	value = strings.Trim(value, " \t")
+	i := strings.IndexByte(value, ' ')
+	if i < 0 {
+		return "", ""
+	}
+	return strings.ToLower(value[:i]), strings.TrimLeft(value[i:], " ")
+}
+
+// challenge adds one WWW-Authenticate per scheme of kinds (bit set), the
+// Bearer one with error="invalid_token" and description when it is not "".
+func (m *middleware) challenge(h http.Header, kinds uint, description string) {
+	if kinds&(1<<KindJWT|1<<KindAPIKey) != 0 {
+		v := m.bearer
+		if description != "" {
+			v += `, error="invalid_token", error_description=` + quote(description)
+		}
+		h.Add("WWW-Authenticate", v)
+	}
+	if kinds&(1<<KindBasic) != 0 {
+		h.Add("WWW-Authenticate", m.basic)
+	}
 }
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -88,15 +124,13 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	values := req.Header.Values("Authorization")
 	h := w.Header()
-	switch {
-	case len(values) == 0 || (!m.cfg.AcceptBasic && len(values) == 1 && isBasic(values[0])):
-		h.Add("WWW-Authenticate", m.bearer)
-		if m.cfg.AcceptBasic {
-			h.Add("WWW-Authenticate", m.basic)
-		}
+	switch len(values) {
+	case 0:
+		m.challenge(h, m.kinds, "")
 		answer(w, http.StatusUnauthorized)
 		return
-	case len(values) > 1:
+	case 1:
+	default:
 		h.Add("WWW-Authenticate", m.bearer+`, error="invalid_request", error_description="several Authorization headers"`)
 		answer(w, http.StatusBadRequest)
 		return
@@ -105,11 +139,30 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if m.cfg.Now != nil {
 		now = m.cfg.Now()
 	}
-	r := m.v.VerifyAuthorizationAt(values[0], now)
+	value := values[0]
+	var r Result
+	switch s, credential := scheme(value); {
+	case s == "basic" && !m.accepts(KindBasic),
+		s == "bearer" && !m.accepts(KindJWT) && !m.accepts(KindAPIKey):
+		m.notAllowed(w)
+		return
+	case s == "bearer" && !m.accepts(KindAPIKey):
+		r = m.v.VerifyJWTAt(credential, now)
+	case s == "bearer" && !m.accepts(KindJWT):
+		r = m.v.VerifyAPIKeyAt(credential, now)
+	default: // Basic, Bearer of either kind, or another shape (malformed)
+		r = m.v.VerifyAuthorizationAt(value, now)
+	}
 	switch {
+	case r.Err() != nil:
+		answer(w, http.StatusInternalServerError)
+	case r.OK() && !m.accepts(r.Kind):
+		m.notAllowed(w)
 	case r.OK():
 		if len(m.cfg.RequiredScopes) > 0 && !r.HasScopes(m.cfg.RequiredScopes...) {
-			h.Add("WWW-Authenticate", m.forbidden)
+			if r.Kind != KindBasic {
+				h.Add("WWW-Authenticate", m.forbidden)
+			}
 			answer(w, http.StatusForbidden)
 			return
 		}
@@ -121,19 +174,19 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 		answer(w, http.StatusTooManyRequests)
-	case r.Err() != nil:
-		answer(w, http.StatusInternalServerError)
-	case r.Kind == KindBasic:
-		h.Add("WWW-Authenticate", m.bearer)
-		h.Add("WWW-Authenticate", m.basic)
-		answer(w, http.StatusUnauthorized)
 	default:
-		h.Add("WWW-Authenticate", m.bearer+`, error="invalid_token", error_description=`+quote(r.Code.String()))
-		if m.cfg.AcceptBasic {
-			h.Add("WWW-Authenticate", m.basic)
+		kinds := m.kinds
+		if m.accepts(r.Kind) {
+			kinds = 1 << r.Kind
 		}
+		m.challenge(h, kinds, r.Code.String())
 		answer(w, http.StatusUnauthorized)
 	}
+}
+
+func (m *middleware) notAllowed(w http.ResponseWriter) {
+	m.challenge(w.Header(), m.kinds, "kind_not_allowed")
+	answer(w, http.StatusUnauthorized)
 }
 
 func answer(w http.ResponseWriter, status int) {

@@ -47,9 +47,9 @@ func TestMiddleware(t *testing.T) {
 	if w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
 		t.Fatal("content-length")
 	}
-	// Basic is not accepted here: a Basic header is no credential.
+	// Basic is not accepted here: refused unverified.
 	w = serve(h, "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:wonderland")))
-	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != `Bearer realm="orders"` {
+	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != `Bearer realm="orders", error="invalid_token", error_description="kind_not_allowed"` {
 		t.Fatalf("basic: %d %v", w.Code, w.Header())
 	}
 	w = serve(h, "Bearer "+token("u", "", map[string]any{"exp": testNow - 1}))
@@ -75,11 +75,11 @@ func TestMiddleware(t *testing.T) {
 func TestMiddlewareScopesBasicExempt(t *testing.T) {
 	v := newVerifier(t)
 	h := Middleware(v, MiddlewareConfig{
-		Realm: `a "quoted" realm`, RequiredScopes: []string{"orders:write"}, AcceptBasic: true, Now: clock,
+		Realm: `a "quoted" realm`, RequiredScopes: []string{"orders:write"}, Kinds: []Kind{KindJWT, KindAPIKey, KindBasic}, Now: clock,
 		Exempt: func(r *http.Request) bool { return r.URL.Path == "/healthz" },
 	}, http.HandlerFunc(hello))
 	w := serve(h, "Bearer "+token("u", "orders:read", nil))
-	want := `Bearer realm="a \"quoted\" realm", error="insufficient_scope", error_description="insufficient_scope", scope="orders:write"`
+	want := `Bearer realm="a \"quoted\" realm", error="insufficient_scope", scope="orders:write"`
 	if w.Code != 403 || w.Header().Get("WWW-Authenticate") != want {
 		t.Fatalf("403: %d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
@@ -92,11 +92,16 @@ func TestMiddlewareScopesBasicExempt(t *testing.T) {
 		t.Fatalf("challenges: %v", got)
 	}
 	w = serve(h, "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:nope")))
-	if w.Code != 401 || len(w.Header().Values("WWW-Authenticate")) != 2 {
-		t.Fatalf("bad basic: %d", w.Code)
+	if got := w.Header().Values("WWW-Authenticate"); w.Code != 401 || len(got) != 1 || got[0] != `Basic realm="a \"quoted\" realm", charset="UTF-8"` {
+		t.Fatalf("bad basic: %d %v", w.Code, got)
+	}
+	w = serve(h, "Bearer x")
+	if got := w.Header().Values("WWW-Authenticate"); w.Code != 401 || len(got) != 1 ||
+		got[0] != `Bearer realm="a \"quoted\" realm", error="invalid_token", error_description="malformed"` {
+		t.Fatalf("bad bearer: %d %v", w.Code, got)
 	}
 	w = serve(h, "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:wonderland")))
-	if w.Code != 403 { // Basic users carry no scopes
+	if w.Code != 403 || len(w.Header().Values("WWW-Authenticate")) != 0 { // Basic users carry no scopes
 		t.Fatalf("basic without scopes: %d", w.Code)
 	}
 	req := httptest.NewRequest("GET", "/healthz", nil)
@@ -109,5 +114,28 @@ func TestMiddlewareScopesBasicExempt(t *testing.T) {
 	v.Close()
 	if w = serve(h, "Bearer x"); w.Code != 500 {
 		t.Fatalf("closed verifier: %d", w.Code)
+	}
+}
+
+func TestMiddlewareSingleBearerKind(t *testing.T) {
+	v := newVerifier(t)
+	jwtOnly := Middleware(v, MiddlewareConfig{Kinds: []Kind{KindJWT}, Now: clock}, http.HandlerFunc(hello))
+	if w := serve(jwtOnly, "Bearer "+token("u", "", nil)); w.Code != 200 {
+		t.Fatal(w.Code)
+	}
+	if w := serve(jwtOnly, "Bearer "+apiKey); w.Code != 401 || !strings.Contains(w.Header().Get("WWW-Authenticate"), `error_description="malformed"`) {
+		t.Fatalf("api key as a JWT: %d %v", w.Code, w.Header())
+	}
+	keysOnly := Middleware(v, MiddlewareConfig{Kinds: []Kind{KindAPIKey}, Now: clock}, http.HandlerFunc(hello))
+	if w := serve(keysOnly, "Bearer "+apiKey); w.Code != 200 {
+		t.Fatal(w.Code)
+	}
+	if w := serve(keysOnly, "Bearer "+token("u", "", nil)); w.Code != 401 || !strings.Contains(w.Header().Get("WWW-Authenticate"), `error_description="bad_api_key"`) {
+		t.Fatalf("JWT as an API key: %d %v", w.Code, w.Header())
+	}
+	basicOnly := Middleware(v, MiddlewareConfig{Kinds: []Kind{KindBasic}, Now: clock}, http.HandlerFunc(hello))
+	w := serve(basicOnly, "Bearer "+token("u", "", nil))
+	if got := w.Header().Values("WWW-Authenticate"); w.Code != 401 || len(got) != 1 || got[0] != `Basic realm="api", charset="UTF-8"` {
+		t.Fatalf("bearer to a basic-only location: %d %v", w.Code, got)
 	}
 }

@@ -224,3 +224,46 @@ def test_installed_package_has_library_and_types():
     if os.environ.get("WARDEN_EXPECT_INSTALLED"):
         assert os.path.isfile(os.path.join(pkg, "_lib", "libwarden.so"))
         assert "site-packages" in pkg
+
+
+SCOPE_SHAPES = [
+    {"scope": "a b c"},
+    {"scope": "a  b "},
+    {"scope": "  "},
+    {"scope": ""},
+    {"scope": "a\tb c"},
+    {"scope": "\u00e9t\u00e9 x\u2003y"},
+    {"scope": 7, "scp": ["p", "q"]},
+    {"scope": None, "scp": ["p"]},
+    {"scp": ["p", 1, "q", None, ["r"], "s t"]},
+    {"scp": "not-a-list"},
+    {"scp": []},
+    {"scope": "x", "scp": ["y"]},
+    {},
+]
+
+
+@pytest.mark.parametrize("shape", SCOPE_SHAPES, ids=[json.dumps(s) for s in SCOPE_SHAPES])
+def test_jwt_scopes_match_the_c_api(verifier, shape):
+    """JWT scopes are derived from the payload in Python (no foreign call per
+    scope): they must equal what warden_result_scope hands out."""
+    import ctypes
+
+    from warden import _core, _native
+
+    t = hs256(dict({"sub": "s", "exp": NOW + 60}, **shape)).encode()
+    slot = _core._Slot()
+    assert _native.verify_jwt(verifier._h, t, len(t), float(NOW), slot.addr) == 0
+    want = []
+    for i in range(slot.r.scope_count):
+        assert _native.result_scope(slot.addr, i, slot.sp_ref, slot.sl_ref) == 0
+        want.append(ctypes.string_at(slot.sp.value, slot.sl.value).decode())
+    r = verifier.verify_jwt(t, NOW)
+    assert r.ok and list(r.scopes) == want
+    r = verifier.verify_authorization(b"Bearer " + t, NOW)
+    assert r.ok and list(r.scopes) == want
+
+
+def test_empty_strings(verifier):
+    r = verifier.verify_jwt(token(sub=""), NOW)
+    assert r.ok and r.subject == ""

@@ -68,9 +68,12 @@ def test_wsgi_missing_credential(wsgi):
     # RFC 6750 section 3.1: no error attribute when the request has no credential.
     assert values(headers, "WWW-Authenticate") == ['Bearer realm="orders"']
     assert body.startswith(b"401")
-    # Basic is not accepted by this middleware: a Basic header is no credential.
+    # Basic is not accepted by this middleware: refused unverified.
     status, headers, _ = wsgi_call(wsgi, BASIC_OK)
-    assert status == 401 and values(headers, "WWW-Authenticate") == ['Bearer realm="orders"']
+    assert status == 401
+    assert values(headers, "WWW-Authenticate") == [
+        'Bearer realm="orders", error="invalid_token", error_description="kind_not_allowed"'
+    ]
 
 
 def test_wsgi_invalid_token(wsgi):
@@ -96,14 +99,12 @@ def test_wsgi_scopes(verifier):
     app = WsgiMiddleware(wsgi_app, verifier, realm="orders", required_scopes=["orders:write"], clock=CLOCK)
     status, headers, _ = wsgi_call(app, "Bearer " + token(scope="orders:read"))
     assert status == 403
-    (challenge,) = values(headers, "WWW-Authenticate")
-    assert challenge.startswith('Bearer realm="orders", error="insufficient_scope"')
-    assert 'scope="orders:write"' in challenge
+    assert values(headers, "WWW-Authenticate") == ['Bearer realm="orders", error="insufficient_scope", scope="orders:write"']
     assert wsgi_call(app, "Bearer " + token(scope="orders:read orders:write"))[0] == 200
 
 
 def test_wsgi_basic(verifier):
-    app = WsgiMiddleware(wsgi_app, verifier, realm='a "quoted" realm', accept_basic=True, clock=CLOCK)
+    app = WsgiMiddleware(wsgi_app, verifier, realm='a "quoted" realm', kinds=("jwt", "api_key", "basic"), clock=CLOCK)
     status, headers, _ = wsgi_call(app)
     assert status == 401
     assert values(headers, "WWW-Authenticate") == [
@@ -112,10 +113,33 @@ def test_wsgi_basic(verifier):
     ]
     status, _, body = wsgi_call(app, BASIC_OK)
     assert status == 200 and body == b"hello basic alice alice"
+    # A refused Basic credential gets the Basic challenge only (as nginx).
     status, headers, _ = wsgi_call(app, BASIC_BAD)
-    assert status == 401 and any(v.startswith("Basic ") for v in values(headers, "WWW-Authenticate"))
+    assert status == 401 and values(headers, "WWW-Authenticate") == ['Basic realm="a \\"quoted\\" realm", charset="UTF-8"']
+    # A refused Bearer credential gets the Bearer challenge only.
     status, headers, _ = wsgi_call(app, "Bearer x")
-    assert status == 401 and len(values(headers, "WWW-Authenticate")) == 2
+    assert status == 401 and values(headers, "WWW-Authenticate") == [
+        'Bearer realm="a \\"quoted\\" realm", error="invalid_token", error_description="malformed"'
+    ]
+    # Basic users have no scopes: 403 without a challenge.
+    scoped = WsgiMiddleware(wsgi_app, verifier, kinds=["basic"], required_scopes=["a"], clock=CLOCK)
+    status, headers, _ = wsgi_call(scoped, BASIC_OK)
+    assert status == 403 and values(headers, "WWW-Authenticate") == []
+
+
+def test_wsgi_single_bearer_kind(verifier):
+    jwt_only = WsgiMiddleware(wsgi_app, verifier, kinds=["jwt"], clock=CLOCK)
+    assert wsgi_call(jwt_only, "Bearer " + token())[0] == 200
+    status, headers, _ = wsgi_call(jwt_only, "Bearer " + API_KEY)  # verified as a JWT
+    assert status == 401 and 'error_description="malformed"' in values(headers, "WWW-Authenticate")[0]
+    keys_only = WsgiMiddleware(wsgi_app, verifier, kinds="api_key", clock=CLOCK)
+    assert wsgi_call(keys_only, "Bearer " + API_KEY)[0] == 200
+    status, headers, _ = wsgi_call(keys_only, "Bearer " + token())  # verified as an API key
+    assert status == 401 and 'error_description="bad_api_key"' in values(headers, "WWW-Authenticate")[0]
+    status, headers, _ = wsgi_call(keys_only, BASIC_OK)
+    assert status == 401 and 'error_description="kind_not_allowed"' in values(headers, "WWW-Authenticate")[0]
+    with pytest.raises(ValueError):
+        WsgiMiddleware(wsgi_app, verifier, kinds=["nope"])
 
 
 def test_wsgi_exempt(verifier):
@@ -189,6 +213,7 @@ def test_asgi_ok(asgi):
 def test_asgi_statuses(asgi):
     status, headers, body = asgi_call(asgi)
     assert status == 401 and values(headers, "www-authenticate") == ['Bearer realm="orders"']
+    assert values(headers, "content-type") == ["text/plain; charset=utf-8"]
     assert values(headers, "content-length") == [str(len(body))]
     status, headers, _ = asgi_call(asgi, "Bearer " + token(scope=None) + "x")
     assert status == 401
@@ -206,11 +231,11 @@ def test_asgi_statuses(asgi):
 
 
 def test_asgi_basic_offloaded(verifier):
-    app = AsgiMiddleware(asgi_app, verifier, accept_basic=True, clock=CLOCK)
+    app = AsgiMiddleware(asgi_app, verifier, kinds=("jwt", "basic"), clock=CLOCK)
     status, _, body = asgi_call(app, BASIC_OK)
     assert status == 200 and body == b"hello basic alice"
     status, headers, _ = asgi_call(app, BASIC_BAD)
-    assert status == 401 and len(values(headers, "www-authenticate")) == 2
+    assert status == 401 and values(headers, "www-authenticate") == ['Basic realm="api", charset="UTF-8"']
 
 
 def test_asgi_websocket_and_lifespan(asgi, verifier):
@@ -237,3 +262,4 @@ def test_asgi_scope_not_mutated(asgi):
     app = AsgiMiddleware(inner, asgi.gate.verifier, clock=CLOCK)
     asgi_call(app, "Bearer " + token())
     assert isinstance(scope_seen["warden.result"], warden.Result)
+    assert scope_seen["warden.code"] == "ok"

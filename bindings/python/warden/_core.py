@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import copy
 import ctypes
 import json
@@ -65,43 +65,60 @@ class InternalError(WardenError, RuntimeError):
 # Results
 
 
-class _Payload:
-    """The bytes a JWT verdict came from, decoded into claims on first use.
+# An accepted JWT's payload, kept as the bytes the caller passed and decoded
+# on first use: [source bytes, source is an Authorization value, payload JSON
+# bytes, parsed claims, scopes]. Keeping a reference to the (immutable) bytes
+# object is the cheapest correct snapshot: nothing is copied at verification
+# time, and the claims stay readable after any number of later
+# verifications. warden has already checked the payload (strict RFC 8259, no
+# duplicate members, valid UTF-8), so Python's json module reads the same
+# values. (A list, not an object: it is made on every accepted JWT.)
+_SRC, _AUTH, _RAW, _PARSED, _SCOPES = range(5)
 
-    Keeping a reference to the (immutable) bytes object the caller passed is
-    the cheapest correct snapshot: nothing is copied at verification time,
-    and the claims stay readable after any number of later verifications.
-    warden has already checked the payload (strict RFC 8259, no duplicate
-    members, valid UTF-8), so Python's json module reads the same values.
-    """
 
-    __slots__ = ("src", "authorization", "raw", "parsed")
+def _payload(p: list) -> bytes:
+    raw = p[_RAW]
+    if raw is None:
+        token = p[_SRC]
+        if p[_AUTH]:
+            # "Bearer <token>", trimmed of spaces/tabs (SPEC section 5).
+            token = token.strip(b" \t").split(None, 1)[1].strip(b" \t")
+        seg = token.split(b".", 2)[1]
+        raw = p[_RAW] = _a2b(seg.translate(_URLSAFE) + b"=" * (-len(seg) % 4))
+    return raw  # type: ignore[no-any-return]
 
-    def __init__(self, src: bytes, authorization: bool) -> None:
-        self.src = src
-        self.authorization = authorization
-        self.raw: Optional[bytes] = None
-        self.parsed: Optional[dict] = None
 
-    def payload(self) -> bytes:
-        raw = self.raw
-        if raw is None:
-            token = self.src
-            if self.authorization:
-                # "Bearer <token>", trimmed of spaces/tabs (SPEC section 5).
-                token = token.strip(b" \t").split(None, 1)[1].strip(b" \t")
-            seg = token.split(b".")[1]
-            raw = self.raw = base64.urlsafe_b64decode(seg + b"=" * (-len(seg) % 4))
-        return raw
+def _claims(p: list) -> dict:
+    parsed = p[_PARSED]
+    if parsed is None:
+        parsed = p[_PARSED] = json.loads(_payload(p).decode("utf-8"))
+    return parsed  # type: ignore[no-any-return]
 
-    def claims(self) -> dict:
-        parsed = self.parsed
-        if parsed is None:
-            parsed = self.parsed = json.loads(self.payload())
-        return parsed
+
+def _jwt_scopes(p: list) -> Tuple[str, ...]:
+    """The scopes of an accepted JWT by warden's rule (src/jwt/mod.rs): the
+    ``scope`` claim when it is a string, split on spaces with empty parts
+    dropped; else the string items of an ``scp`` array; else none.
+
+    Computed from the payload on first use, so that a verification does not
+    pay one foreign call per scope; tests/test_api.py checks it against
+    warden_result_scope over many shapes."""
+    scopes = p[_SCOPES]
+    if scopes is None:
+        claims = _claims(p)
+        scope = claims.get("scope")
+        if isinstance(scope, str):
+            scopes = tuple(x for x in scope.split(" ") if x)
+        else:
+            scp = claims.get("scp")
+            scopes = tuple(x for x in scp if isinstance(x, str)) if isinstance(scp, list) else ()
+        p[_SCOPES] = scopes
+    return scopes  # type: ignore[no-any-return]
 
 
 _MISSING: Any = object()
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_a2b = binascii.a2b_base64
 
 
 class Result(tuple):
@@ -158,7 +175,10 @@ class Result(tuple):
     @property
     def scopes(self) -> Tuple[str, ...]:
         """The granted scopes (empty when rejected)."""
-        return tuple.__getitem__(self, 6)  # type: ignore[no-any-return]
+        scopes = tuple.__getitem__(self, 6)
+        if scopes is None:  # an accepted JWT: read from its payload on first use
+            return _jwt_scopes(tuple.__getitem__(self, 9))  # type: ignore[no-any-return]
+        return scopes  # type: ignore[no-any-return]
 
     @property
     def exp(self) -> Optional[float]:
@@ -184,8 +204,8 @@ class Result(tuple):
         for name, i in (("subject", 3), ("kid", 4), ("key_id", 5)):
             if self[i] is not None:
                 parts.append("%s=%r" % (name, self[i]))
-        if self[6]:
-            parts.append("scopes=%r" % (self[6],))
+        if self.scopes:
+            parts.append("scopes=%r" % (self.scopes,))
         if self[7] is not None:
             parts.append("exp=%r" % (self[7],))
         return "Result(%s)" % ", ".join(parts)
@@ -203,11 +223,11 @@ class Result(tuple):
 
     def has_scope(self, scope: str) -> bool:
         """Whether the accepted credential carries ``scope``."""
-        return scope in tuple.__getitem__(self, 6)
+        return scope in self.scopes
 
     def has_scopes(self, scopes: Iterable[str]) -> bool:
         """Whether it carries every scope in ``scopes``."""
-        have = tuple.__getitem__(self, 6)
+        have = self.scopes
         return all(s in have for s in scopes)
 
     # ---- claims (accepted JWTs)
@@ -216,13 +236,13 @@ class Result(tuple):
     def claims(self) -> dict:
         """A new dict of every claim of an accepted JWT (``{}`` otherwise)."""
         p = tuple.__getitem__(self, 9)
-        return json.loads(p.payload()) if p is not None else {}
+        return json.loads(_payload(p).decode("utf-8")) if p is not None else {}
 
     @property
     def payload(self) -> Optional[bytes]:
         """The JWT payload's JSON text, as signed (``None`` unless an accepted JWT)."""
         p = tuple.__getitem__(self, 9)
-        return p.payload() if p is not None else None
+        return _payload(p) if p is not None else None
 
     def claim(self, name: str, default: Any = None) -> Any:
         """A top-level claim of an accepted JWT as a Python value (``default`` if absent).
@@ -232,7 +252,7 @@ class Result(tuple):
         p = tuple.__getitem__(self, 9)
         if p is None:
             return default
-        value = p.claims().get(name, _MISSING)
+        value = _claims(p).get(name, _MISSING)
         if value is _MISSING:
             return default
         if isinstance(value, (dict, list)):
@@ -244,7 +264,7 @@ class Result(tuple):
         p = tuple.__getitem__(self, 9)
         if p is None:
             return default
-        value: Any = p.claims()
+        value: Any = _claims(p)
         for step in path.split("."):
             if not isinstance(value, dict) or step not in value:
                 return default
@@ -312,29 +332,43 @@ _LAYOUT = struct.Struct("@IIPNPNPNNd?QP")
 if _LAYOUT.size != ctypes.sizeof(_n.CResult):  # pragma: no cover
     raise ImportError("warden: struct warden_result layout mismatch")
 _unpack = _LAYOUT.unpack_from
-_string_at = _n.string_at
 _result_scope = _n.result_scope
 
 
 def _accepted(slot: _Slot, src: Optional[bytes], authorization: bool) -> Result:
     (_, kind, sp, sl, kp, kl, ip, il, n, exp, has_exp, _, _) = _unpack(slot.r)
-    subject = _string_at(sp, sl).decode() if sp else None
-    kid = _string_at(kp, kl).decode() if kp else None
-    key_id = _string_at(ip, il).decode() if ip else None
+    subject = _copy(sp, sl) if sp else None
+    kid = _copy(kp, kl) if kp else None
+    if kind == 1 and src is not None:
+        # JWT: claims and scopes come from the accepted payload, lazily.
+        return _tuple_new(
+            Result,
+            (True, "ok", "jwt", subject, kid, None, None if n else (), exp if has_exp else None, None,
+             [src, authorization, None, None, None]),
+        )
+    key_id = _copy(ip, il) if ip else None
     if n:
         addr, spr, slr, sp_, sl_ = slot.addr, slot.sp_ref, slot.sl_ref, slot.sp, slot.sl
         scopes: Tuple[str, ...] = tuple(
-            _string_at(sp_.value, sl_.value).decode()
+            _copy(sp_.value, sl_.value)  # type: ignore[arg-type]
             for i in range(n)
             if _result_scope(addr, i, spr, slr) == 0
         )
     else:
         scopes = ()
-    payload = _Payload(src, authorization) if kind == 1 and src is not None else None
     return _tuple_new(
         Result,
-        (True, "ok", KINDS[kind], subject, kid, key_id, scopes, exp if has_exp else None, None, payload),
+        (True, "ok", KINDS[kind], subject, kid, key_id, scopes, exp if has_exp else None, None, None),
     )
+
+
+def _copy(addr: int, n: int) -> str:
+    """The UTF-8 string of n bytes at addr (a ctypes array view copied out:
+    cheaper than ctypes.string_at, which is itself a foreign call)."""
+    return (_c_char * n).from_address(addr).raw.decode()
+
+
+_c_char = ctypes.c_char
 
 
 def _as_bytes(value: Any, what: str) -> bytes:

@@ -1,18 +1,22 @@
 """The HTTP decision shared by the WSGI and ASGI middlewares.
 
-Statuses and headers (the same as warden's nginx module):
+Statuses and headers are those of warden's nginx module
+(bindings/nginx/README.md, "Responses"):
 
-- no credential (no ``Authorization`` header, or a scheme that is not
-  accepted): 401 with ``WWW-Authenticate: Bearer realm="..."`` and no error
-  attribute (RFC 6750 section 3.1), plus a Basic challenge when Basic is
-  accepted;
-- a rejected credential: 401 with ``Bearer realm="...", error="invalid_token",
-  error_description="<code>"`` (a rejected Basic credential gets the Basic
-  challenge and the plain Bearer one);
-- ``rate_limited``: 429 with ``Retry-After: <seconds>``;
-- accepted but missing a required scope: 403 with ``Bearer realm="...",
-  error="insufficient_scope", scope="<required scopes>"``;
-- more than one ``Authorization`` header: 400 with ``error="invalid_request"``.
+- no credential: 401, ``WWW-Authenticate: Bearer realm="..."`` (and/or
+  ``Basic realm="...", charset="UTF-8"``, by accepted kinds), no error
+  attribute (RFC 6750 section 3.1);
+- a refused JWT or API key (``malformed`` included): 401,
+  ``Bearer realm="...", error="invalid_token", error_description="<code>"``;
+- a refused Basic credential: 401, ``Basic realm="...", charset="UTF-8"``;
+- a credential of a kind the middleware does not accept: refused without
+  being verified, 401 with every accepted kind's challenge and
+  ``error_description="kind_not_allowed"``;
+- ``rate_limited``: 429, ``Retry-After: <seconds>``;
+- accepted but missing a required scope: 403,
+  ``Bearer realm="...", error="insufficient_scope", scope="<required>"`` (no
+  challenge for a Basic credential);
+- more than one ``Authorization`` header: 400, ``error="invalid_request"``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from ._core import Result, Verifier
 
 Headers = List[Tuple[str, str]]
 
+KIND_NAMES = ("jwt", "api_key", "basic")
+
 
 def quote(value: str) -> str:
     """An HTTP quoted-string (RFC 9110 section 5.6.4)."""
@@ -32,78 +38,122 @@ def quote(value: str) -> str:
 class Decision:
     """What a middleware does with a request: pass it on (status 0) or answer."""
 
-    __slots__ = ("status", "reason", "headers", "result")
+    __slots__ = ("status", "reason", "headers", "result", "code")
 
-    def __init__(self, status: int, reason: str, headers: Headers, result: Optional[Result]) -> None:
+    def __init__(self, status: int, reason: str, headers: Headers, result: Optional[Result], code: str) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
         self.result = result
+        #: "ok", the verdict code, or "no_credential", "kind_not_allowed",
+        #: "insufficient_scope", "invalid_request" (as nginx's $warden_code).
+        self.code = code
 
     def body(self) -> bytes:
         return ("%d %s\n" % (self.status, self.reason)).encode()
 
 
 class Gate:
-    """Verifies one ``Authorization`` value and decides the HTTP outcome."""
+    """Verifies one request's ``Authorization`` value and decides the HTTP outcome."""
 
     def __init__(
         self,
         verifier: Verifier,
-        realm: str = "warden",
+        realm: str = "api",
         required_scopes: Iterable[str] = (),
-        accept_basic: bool = False,
+        kinds: Iterable[str] = ("jwt", "api_key"),
         clock: Optional[Callable[[], Optional[float]]] = None,
     ) -> None:
         if not isinstance(verifier, Verifier):
             raise TypeError("verifier must be a warden.Verifier")
         if isinstance(required_scopes, str):
             required_scopes = required_scopes.split()
+        if isinstance(kinds, str):
+            kinds = kinds.split()
+        kinds = frozenset(kinds)
+        if not kinds or not kinds <= set(KIND_NAMES):
+            raise ValueError("kinds must be a non-empty subset of %s" % (KIND_NAMES,))
         self.verifier = verifier
         self.realm = realm
         self.required_scopes = tuple(required_scopes)
-        self.accept_basic = bool(accept_basic)
+        self.kinds = kinds
         self.clock = clock
         r = quote(realm)
         self._bearer = "Bearer realm=" + r
         self._basic = "Basic realm=" + r + ', charset="UTF-8"'
-        self._challenges: Headers = [("WWW-Authenticate", self._bearer)]
-        if self.accept_basic:
-            self._challenges.append(("WWW-Authenticate", self._basic))
-        self._forbidden = (
-            self._bearer
-            + ', error="insufficient_scope", error_description="insufficient_scope", scope='
-            + quote(" ".join(self.required_scopes))
-        )
+        self._bearer_ok = bool(kinds & {"jwt", "api_key"})
+        self._forbidden = self._bearer + ', error="insufficient_scope", scope=' + quote(" ".join(self.required_scopes))
+
+    @property
+    def accepts_basic(self) -> bool:
+        return "basic" in self.kinds
+
+    def challenges(self, kinds: Iterable[str], error: Optional[str] = None) -> Headers:
+        """One WWW-Authenticate per scheme of `kinds` (Bearer with the error, if any)."""
+        kinds = set(kinds)
+        h: Headers = []
+        if kinds & {"jwt", "api_key"}:
+            v = self._bearer
+            if error is not None:
+                v += ', error="invalid_token", error_description=' + quote(error)
+            h.append(("WWW-Authenticate", v))
+        if "basic" in kinds:
+            h.append(("WWW-Authenticate", self._basic))
+        return h
+
+    @staticmethod
+    def scheme(value: bytes) -> Tuple[bytes, bytes]:
+        """(lower-case scheme, credential) of an Authorization value; (b"", b"") if none."""
+        v = value.strip(b" \t")
+        i = v.find(b" ")
+        if i < 0:
+            return b"", b""
+        return v[:i].lower(), v[i:].lstrip(b" ")
 
     def is_basic(self, value: bytes) -> bool:
-        return value.lstrip(b" \t")[:6].lower() == b"basic "
+        return self.scheme(value)[0] == b"basic"
 
     def decide(self, values: List[bytes]) -> Decision:
         """``values``: every ``Authorization`` header of the request."""
         if not values:
-            return Decision(401, "Unauthorized", list(self._challenges), None)
+            return Decision(401, "Unauthorized", self.challenges(self.kinds), None, "no_credential")
         if len(values) > 1:
             h = [("WWW-Authenticate", self._bearer + ', error="invalid_request", error_description="several Authorization headers"')]
-            return Decision(400, "Bad Request", h, None)
+            return Decision(400, "Bad Request", h, None, "invalid_request")
         value = values[0]
-        if not self.accept_basic and self.is_basic(value):
-            return Decision(401, "Unauthorized", list(self._challenges), None)
         now = self.clock() if self.clock is not None else None
-        result = self.verifier.verify_authorization(value, now)
+        scheme, credential = self.scheme(value)
+        v = self.verifier
+        if scheme == b"basic":
+            if not self.accepts_basic:
+                return self.not_allowed()
+            result = v.verify_authorization(value, now)
+        elif scheme == b"bearer":
+            jwt, key = "jwt" in self.kinds, "api_key" in self.kinds
+            if jwt and key:
+                result = v.verify_authorization(value, now)
+            elif jwt:
+                result = v.verify_jwt(credential, now)
+            elif key:
+                result = v.verify_api_key(credential, now)
+            else:
+                return self.not_allowed()
+        else:
+            result = v.verify_authorization(value, now)  # another shape or scheme: malformed
         return self.judge(result)
+
+    def not_allowed(self) -> Decision:
+        return Decision(401, "Unauthorized", self.challenges(self.kinds, "kind_not_allowed"), None, "kind_not_allowed")
 
     def judge(self, result: Result) -> Decision:
         if result.ok:
+            if result.kind not in self.kinds:
+                return self.not_allowed()
             if self.required_scopes and not result.has_scopes(self.required_scopes):
-                return Decision(403, "Forbidden", [("WWW-Authenticate", self._forbidden)], result)
-            return Decision(0, "", [], result)
+                h = [] if result.kind == "basic" else [("WWW-Authenticate", self._forbidden)]
+                return Decision(403, "Forbidden", h, result, "insufficient_scope")
+            return Decision(0, "", [], result, "ok")
         if result.code == "rate_limited":
-            return Decision(429, "Too Many Requests", [("Retry-After", str(result.retry_after or 1))], result)
-        if result.kind == "basic":
-            h = [("WWW-Authenticate", self._bearer), ("WWW-Authenticate", self._basic)]
-        else:
-            h = [("WWW-Authenticate", self._bearer + ', error="invalid_token", error_description=' + quote(result.code))]
-            if self.accept_basic:
-                h.append(("WWW-Authenticate", self._basic))
-        return Decision(401, "Unauthorized", h, result)
+            return Decision(429, "Too Many Requests", [("Retry-After", str(result.retry_after or 1))], result, result.code)
+        kind = result.kind if result.kind in self.kinds else None
+        return Decision(401, "Unauthorized", self.challenges([kind] if kind else self.kinds, result.code), result, result.code)

@@ -45,14 +45,14 @@ class WardenMiddleware:
         self,
         app: ASGIApp,
         verifier: Verifier,
-        realm: str = "warden",
+        realm: str = "api",
         required_scopes: Iterable[str] = (),
-        accept_basic: bool = False,
+        kinds: Iterable[str] = ("jwt", "api_key"),
         exempt: Optional[Callable[[Scope], bool]] = None,
         clock: Optional[Callable[[], Optional[float]]] = None,
     ) -> None:
         self.app = app
-        self.gate = Gate(verifier, realm, required_scopes, accept_basic, clock)
+        self.gate = Gate(verifier, realm, required_scopes, kinds, clock)
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,13 +61,14 @@ class WardenMiddleware:
             await self.app(scope, receive, send)
             return
         values: List[bytes] = [v for (k, v) in scope.get("headers", ()) if k.lower() == b"authorization"]
-        if len(values) == 1 and self.gate.accept_basic and self.gate.is_basic(values[0]):
+        if len(values) == 1 and self.gate.accepts_basic and self.gate.is_basic(values[0]):
             decision = await _offload(self.gate.decide, values)
         else:
             decision = self.gate.decide(values)
         if decision.status == 0:
             scope = dict(scope)
             scope[SCOPE_KEY] = decision.result
+            scope["warden.code"] = decision.code
             await self.app(scope, receive, send)
         elif kind == "http":
             await _answer(decision, send)

@@ -11,6 +11,9 @@ subject, when there is one, ``environ["REMOTE_USER"]``). Rejections are
 answered as warden's nginx module does: 401 with an RFC 6750
 ``WWW-Authenticate`` challenge, 403 (``insufficient_scope``) for missing
 scopes, 429 with ``Retry-After`` when rate limited (see ``warden._http``).
+``environ["warden.code"]`` is the decision (``ok``, a verdict code,
+``no_credential``, ``kind_not_allowed``, ``insufficient_scope``) for logging
+by outer layers.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ class WardenMiddleware:
     Args:
         app: the WSGI application to protect.
         verifier: a warden.Verifier (shared by every request and thread).
-        realm: the ``realm`` of the challenges.
+        realm: the ``realm`` of the challenges (default ``"api"``, as nginx's).
         required_scopes: scopes every request's credential must carry (403 otherwise).
-        accept_basic: whether ``Authorization: Basic`` is accepted (and advertised in
-            401 challenges); when False a Basic header counts as no credential.
+        kinds: the credential kinds accepted, among ``"jwt"``, ``"api_key"``, ``"basic"``
+            (default JWTs and API keys; a Bearer value is told apart as SPEC section 5
+            says, or verified as the only Bearer kind accepted). Another kind is
+            refused unverified (401, ``kind_not_allowed``), like nginx's ``warden`` directive.
         exempt: ``exempt(environ) -> bool``; True lets the request through unverified
             (health checks, CORS preflight).
         clock: ``clock() -> float`` seconds since the epoch for verification
@@ -49,14 +54,14 @@ class WardenMiddleware:
         self,
         app: WSGIApp,
         verifier: Verifier,
-        realm: str = "warden",
+        realm: str = "api",
         required_scopes: Iterable[str] = (),
-        accept_basic: bool = False,
+        kinds: Iterable[str] = ("jwt", "api_key"),
         exempt: Optional[Callable[[dict], bool]] = None,
         clock: Optional[Callable[[], Optional[float]]] = None,
     ) -> None:
         self.app = app
-        self.gate = Gate(verifier, realm, required_scopes, accept_basic, clock)
+        self.gate = Gate(verifier, realm, required_scopes, kinds, clock)
         self.exempt = exempt
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -66,6 +71,7 @@ class WardenMiddleware:
         # PEP 3333: header values are latin-1 decoded bytes; get the bytes back.
         values = [] if value is None else [value.encode("latin-1", "replace")]
         decision = self.gate.decide(values)
+        environ["warden.code"] = decision.code
         if decision.status == 0:
             result = decision.result
             environ[ENVIRON_KEY] = result
