@@ -54,6 +54,9 @@ def _bootstrap() -> None:
     if os.environ.get("WARDEN_BENCH_CHILD"):
         raise SystemExit("bench.py: dependencies still missing inside %s" % VENV)
     py = os.path.join(VENV, "bin", "python")
+    import shutil
+
+    shutil.rmtree(os.path.join(HERE, "build"), ignore_errors=True)  # no stale files in the wheel
     if not os.path.exists(py):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
     subprocess.check_call(

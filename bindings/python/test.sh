@@ -32,7 +32,7 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
   fi
 fi
 
-rm -rf "$venv"
+rm -rf "$venv" "$here/build" "$here"/*.egg-info
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # The package's build step runs `cargo build --release --lib` at the root.
