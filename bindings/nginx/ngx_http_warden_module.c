@@ -11,7 +11,8 @@
  *   warden_credential   authorization | $variable [authorization];
  *                                                  http, server, location
  *   warden_realm        string;                    http, server, location
- *   warden_require_scope scope ...;                http, server, location
+ *   warden_require_scope scope ...;                http, server, location,
+ *                                                  limit_except
  *   warden_claim_set    $variable claim.path [separator];   http
  *   warden_thread_pool  off | name;                http, server, location
  *   warden_status;                                 location
@@ -212,7 +213,8 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       NULL },
 
     { ngx_string("warden_require_scope"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_HTTP_LMT_CONF
+                        |NGX_CONF_1MORE,
       ngx_http_warden_require_scope,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -733,6 +735,24 @@ ngx_http_warden_get_ctx(ngx_http_request_t *r)
     }
 
     return NULL;
+}
+
+
+/* The verdict of this request's credential when it was accepted (also when
+ * a scope was missing), else NULL. The result object is reused across
+ * requests, so its own code is not enough: it may still hold the verdict of
+ * an earlier request when this one had no credential. */
+static warden_result *
+ngx_http_warden_accepted(ngx_http_warden_ctx_t *ctx)
+{
+    if (ctx == NULL || ctx->state < WDN_STATE_DECIDED || ctx->res == NULL
+        || (ctx->code != WARDEN_CODE_OK && ctx->code != WDN_CODE_INSUFFICIENT)
+        || ctx->res->code != WARDEN_CODE_OK)
+    {
+        return NULL;
+    }
+
+    return ctx->res;
 }
 
 
@@ -1334,11 +1354,9 @@ ngx_http_warden_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     v->not_found = 1;
 
     ctx = ngx_http_warden_get_ctx(r);
-    if (ctx == NULL || ctx->state == WDN_STATE_PENDING) {
+    if (ctx == NULL || ctx->state < WDN_STATE_DECIDED) {
         return NGX_OK;
     }
-
-    res = ctx->res;
 
     switch (data) {
 
@@ -1356,9 +1374,8 @@ ngx_http_warden_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     /* the rest describe an accepted credential */
 
-    if (res == NULL || res->code != WARDEN_CODE_OK
-        || ctx->code == WDN_CODE_KIND_NOT_ALLOWED)
-    {
+    res = ngx_http_warden_accepted(ctx);
+    if (res == NULL) {
         return NGX_OK;
     }
 
@@ -1449,14 +1466,10 @@ ngx_http_warden_claim_value(ngx_http_request_t *r,
     v->not_found = 1;
 
     ctx = ngx_http_warden_get_ctx(r);
-    if (ctx == NULL || ctx->state == WDN_STATE_PENDING || ctx->res == NULL
-        || ctx->res->code != WARDEN_CODE_OK
-        || ctx->code == WDN_CODE_KIND_NOT_ALLOWED)
-    {
+    res = ngx_http_warden_accepted(ctx);
+    if (res == NULL) {
         return NGX_OK;
     }
-
-    res = ctx->res;
 
     /* a top-level member of exactly that name first, then a dotted path */
     if (warden_result_claim(res, (const char *) path->data, path->len, &json,

@@ -347,6 +347,18 @@ def test_features(port, vectors_dir, secrets):
           status == 403 and wa == ['Bearer realm="api", error="insufficient_scope", scope="read admin"'],
           f"status {status}, {wa}")
 
+    # a request without a credential right after an accepted one (same worker,
+    # same recycled result object) shows no identity
+    status, hs, _ = request(port, "/scope-ok/x")
+    check("no credential after an accepted request: no subject leaks",
+          status == 401 and header(hs, "X-Warden-Subject") is None and header(hs, "X-Warden-Code") == "no_credential",
+          f"status {status}, subject {header(hs, 'X-Warden-Subject')!r}, code {header(hs, 'X-Warden-Code')!r}")
+    b_wrong = base64.b64encode(b"nobody:x").decode()
+    request(port, "/scope-ok/x", [("Authorization", "Bearer " + tok)])
+    status, hs, _ = request(port, "/jwt-only/x", [("Authorization", "Basic " + b_wrong)])
+    check("kind_not_allowed after an accepted request: no subject leaks",
+          status == 401 and header(hs, "X-Warden-Subject") is None, f"subject {header(hs, 'X-Warden-Subject')!r}")
+
     # no credential: a challenge without an error code (RFC 6750 3.1)
     status, hs, _ = request(port, "/jwt-only/x")
     wa = hs.get("www-authenticate", [])
@@ -605,6 +617,7 @@ def main():
         listen 127.0.0.1:{fport};
         warden_now $http_x_test_now;
         add_header X-Warden-Code $warden_code always;
+        add_header X-Warden-Subject $warden_subject always;
         {feature_locations(echo_port, claims, reload_cfg, os.path.join(tmp, "v"))}
     }}
 }}
