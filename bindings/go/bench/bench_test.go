@@ -226,18 +226,28 @@ func BenchmarkWardenParallel(b *testing.B) {
 }
 
 // TestRatios prints golang-jwt time / warden time per alg (set
-// WARDEN_BENCH_RATIOS=1; it takes a few seconds). It asserts nothing: no
+// WARDEN_BENCH_RATIOS=1; it takes about a minute). The libraries are timed in
+// interleaved rounds (warden, owned, golang-jwt, repeat) and the best round
+// of each is kept, so they share the machine's noise. It asserts nothing: no
 // test depends on timings.
 func TestRatios(t *testing.T) {
 	if os.Getenv("WARDEN_BENCH_RATIOS") == "" {
 		t.Skip("set WARDEN_BENCH_RATIOS=1")
 	}
-	fmt.Printf("%-6s %12s %12s %12s %10s %12s %14s\n", "alg", "warden ns", "owned ns", "golang-jwt", "ratio", "warden allocs", "golang-jwt allocs")
+	const rounds = 3
+	fmt.Printf("%-6s %11s %11s %11s %9s %9s %7s %10s\n", "alg", "warden ns", "owned ns", "golang-jwt", "ratio", "owned", "allocs", "jwt allocs")
 	for _, a := range algs {
-		w := testing.Benchmark(func(b *testing.B) { benchWarden(b, a) })
-		o := testing.Benchmark(func(b *testing.B) { benchWardenOwned(b, a) })
-		g := testing.Benchmark(func(b *testing.B) { benchGolangJWT(b, a) })
-		fmt.Printf("%-6s %12d %12d %12d %9.1fx %12d %14d\n", a.name, w.NsPerOp(), o.NsPerOp(), g.NsPerOp(),
-			float64(g.NsPerOp())/float64(w.NsPerOp()), w.AllocsPerOp(), g.AllocsPerOp())
+		best := [3]testing.BenchmarkResult{}
+		for r := 0; r < rounds; r++ {
+			for i, f := range []func(*testing.B, alg){benchWarden, benchWardenOwned, benchGolangJWT} {
+				res := testing.Benchmark(func(b *testing.B) { f(b, a) })
+				if r == 0 || res.NsPerOp() < best[i].NsPerOp() {
+					best[i] = res
+				}
+			}
+		}
+		w, o, g := best[0], best[1], best[2]
+		fmt.Printf("%-6s %11d %11d %11d %8.1fx %8.1fx %7d %10d\n", a.name, w.NsPerOp(), o.NsPerOp(), g.NsPerOp(),
+			float64(g.NsPerOp())/float64(w.NsPerOp()), float64(g.NsPerOp())/float64(o.NsPerOp()), w.AllocsPerOp(), g.AllocsPerOp())
 	}
 }

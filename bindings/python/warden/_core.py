@@ -300,11 +300,13 @@ class _Slot:
     Result handed out copies what it needs before the slot is reused.
     """
 
-    __slots__ = ("r", "addr", "sp", "sl", "sp_ref", "sl_ref", "__weakref__")
+    __slots__ = ("r", "addr", "ptr", "sp", "sl", "sp_ref", "sl_ref", "__weakref__")
 
     def __init__(self) -> None:
         self.r = _n.CResult()
         self.addr = ctypes.addressof(self.r)
+        # Passing a ready c_void_p is much cheaper than converting an int each call.
+        self.ptr = ctypes.c_void_p(self.addr)
         _n.result_init(self.addr)
         self.sp = ctypes.c_void_p()
         self.sl = ctypes.c_size_t()
@@ -348,7 +350,7 @@ def _accepted(slot: _Slot, src: Optional[bytes], authorization: bool) -> Result:
         )
     key_id = _copy(ip, il) if ip else None
     if n:
-        addr, spr, slr, sp_, sl_ = slot.addr, slot.sp_ref, slot.sl_ref, slot.sp, slot.sl
+        addr, spr, slr, sp_, sl_ = slot.ptr, slot.sp_ref, slot.sl_ref, slot.sp, slot.sl
         scopes: Tuple[str, ...] = tuple(
             _copy(sp_.value, sl_.value)  # type: ignore[arg-type]
             for i in range(n)
@@ -415,7 +417,7 @@ class Verifier:
     means the system clock.
     """
 
-    __slots__ = ("_h", "__weakref__")
+    __slots__ = ("_h", "_hp", "__weakref__")
 
     def __init__(self) -> None:
         raise TypeError("use Verifier.from_file(path) or Verifier.from_config(config)")
@@ -424,6 +426,7 @@ class Verifier:
     def _wrap(cls, handle: int) -> "Verifier":
         self = object.__new__(cls)
         self._h = handle
+        self._hp = ctypes.c_void_p(handle)  # what the verify calls pass (cheaper than an int)
         return self
 
     @classmethod
@@ -462,6 +465,7 @@ class Verifier:
         """Free the verifier now (also done when it is garbage-collected).
         Results it produced stay valid. Using it afterwards raises ValueError."""
         h, self._h = self._h, None
+        self._hp = None  # verify calls now pass NULL: invalid_argument, reported as closed
         if h:
             _n.verifier_free(h)
 
@@ -498,7 +502,7 @@ class Verifier:
         except AttributeError:
             slot = _new_slot()
         try:
-            code = _verify_jwt(self._h, token, len(token), now or 0.0, slot.addr)  # type: ignore[arg-type]
+            code = _verify_jwt(self._hp, token, len(token), now or 0.0, slot.ptr)  # type: ignore[arg-type]
         except ctypes.ArgumentError:
             raise self._bad_args(now) from None
         if code == 0:
@@ -514,7 +518,7 @@ class Verifier:
         except AttributeError:
             slot = _new_slot()
         try:
-            code = _verify_api_key(self._h, key, len(key), now or 0.0, slot.addr)  # type: ignore[arg-type]
+            code = _verify_api_key(self._hp, key, len(key), now or 0.0, slot.ptr)  # type: ignore[arg-type]
         except ctypes.ArgumentError:
             raise self._bad_args(now) from None
         if code == 0:
@@ -535,7 +539,7 @@ class Verifier:
             slot = _new_slot()
         try:
             code = _verify_basic(
-                self._h, user, len(user), password, len(password), now or 0.0, slot.addr  # type: ignore[arg-type]
+                self._hp, user, len(user), password, len(password), now or 0.0, slot.ptr  # type: ignore[arg-type]
             )
         except ctypes.ArgumentError:
             raise self._bad_args(now) from None
@@ -553,7 +557,7 @@ class Verifier:
         except AttributeError:
             slot = _new_slot()
         try:
-            code = _verify_authorization(self._h, value, len(value), now or 0.0, slot.addr)  # type: ignore[arg-type]
+            code = _verify_authorization(self._hp, value, len(value), now or 0.0, slot.ptr)  # type: ignore[arg-type]
         except ctypes.ArgumentError:
             raise self._bad_args(now) from None
         if code == 0:
