@@ -418,6 +418,8 @@ class Verifier:
     """
 
     __slots__ = ("_h", "_hp", "__weakref__")
+    _h: Optional[int]
+    _hp: Optional[ctypes.c_void_p]
 
     def __init__(self) -> None:
         raise TypeError("use Verifier.from_file(path) or Verifier.from_config(config)")
