@@ -81,7 +81,7 @@ if command -v dpkg-buildflags >/dev/null 2>&1; then
 fi
 
 stamp="$build/.configured"
-want="$WARDEN_LIB|$cflags|$ldflags|${NGX_CONF_FLAGS[*]}"
+want="$WARDEN_LIB|$cflags|$ldflags|${NGX_CONF_FLAGS[*]}|$(cksum <"$here/config")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$build/objs/Makefile" ]; then
   log "configure (nginx $ver_src, Debian's flags)"
   (cd "$tree" && ./configure \
