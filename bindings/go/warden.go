@@ -386,11 +386,25 @@ func (v *Verifier) VerdictCount(kind Kind, code Code) (uint64, error) {
 	return uint64(out), err
 }
 
-// Counter is the value of an event counter (see warden_counter in warden.h:
-// 0 token cache hits, 1 misses, 2 basic cache hits, 3 misses, 4 reloads,
-// 5 refused reloads, 6 key set swaps, 7 revocations, 8 JWKS fetches,
-// 9 failed fetches).
-func (v *Verifier) Counter(which uint32) (uint64, error) {
+// Counter is an event counter (enum warden_counter).
+type Counter uint32
+
+// Event counters.
+const (
+	CounterTokenCacheHit    Counter = 0 // a JWT found in the verified-token cache
+	CounterTokenCacheMiss   Counter = 1
+	CounterBasicCacheHit    Counter = 2 // a Basic pair found in the verified-credential cache
+	CounterBasicCacheMiss   Counter = 3
+	CounterReload           Counter = 4 // successful reloads
+	CounterReloadFailure    Counter = 5 // refused reloads (the old config kept serving)
+	CounterKeySetSwap       Counter = 6 // successful SetJWKS calls
+	CounterRevocation       Counter = 7 // run-time revocations and unrevocations
+	CounterJWKSFetch        Counter = 8 // remote JWKS fetches that installed a key set
+	CounterJWKSFetchFailure Counter = 9
+)
+
+// Counter is the value of an event counter since the verifier was created.
+func (v *Verifier) Counter(which Counter) (uint64, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	var out C.uint64_t

@@ -247,7 +247,7 @@ func TestRevocationReloadStats(t *testing.T) {
 	if n, err := v.VerdictCount(KindJWT, CodeOK); err != nil || n != 2 {
 		t.Fatalf("verdict count %d %v", n, err)
 	}
-	if n, err := v.Counter(6); err != nil || n != 1 {
+	if n, err := v.Counter(CounterKeySetSwap); err != nil || n != 1 {
 		t.Fatalf("key set swaps %d %v", n, err)
 	}
 	if text, err := v.Prometheus(); err != nil || !strings.Contains(text, `kind="jwt"`) {
