@@ -1183,11 +1183,17 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_warden_module);
 
+    if (ctx == NULL && r->internal) {
+        /* an internal redirect (index, try_files, error_page) cleared
+         * r->ctx: find the verdict this request already has */
+        ctx = ngx_http_warden_get_ctx(r);
+    }
+
     if (ctx != NULL && (ctx->state != WDN_STATE_DECIDED || ctx->wlcf == wlcf))
     {
-        /* re-entered: after a thread task, or with satisfy any; after an
-         * internal redirect to a location with another policy, verify
-         * again */
+        /* re-entered: after a thread task, with satisfy any, or after an
+         * internal redirect back into a location with the same policy (a
+         * location with another policy verifies again) */
         if (ctx->state == WDN_STATE_PENDING) {
             return NGX_AGAIN;
         }

@@ -470,8 +470,8 @@ def test_features(port, vectors_dir, secrets):
           status == 401 and body == b"denied: expired\n", f"status {status}, {body!r}")
 
 
-def status_metrics(port):
-    status, hs, body = request(port, "/warden_status")
+def status_metrics(port, path="/warden_status"):
+    status, hs, body = request(port, path)
     metrics = {}
     for line in body.decode().splitlines():
         if line and not line.startswith("#"):
@@ -564,6 +564,46 @@ def test_reload(ng, port):
     check("broken config: the running workers keep serving the last good config", s_b == 200, f"status {s_b}")
     check("broken config: same workers", ng.worker_pids() == workers, f"{workers} {ng.worker_pids()}")
     write_reload(cfg, RELOAD_B, "r2")
+
+
+def test_workers(tmp, module, vectors_dir):
+    """Two workers: the status page adds up what both counted."""
+    ec = json.load(open(os.path.join(vectors_dir, "jwt_ec.json")))
+    case = next(c for c in ec["cases"] if c["expect"] == "ok" and "repeat" not in c)
+    prefix = os.path.join(tmp, "two-workers")
+    os.makedirs(prefix, exist_ok=True)
+    os.chmod(prefix, 0o755)
+    cfg = write_unit(os.path.join(prefix, "cfg"), ec)
+    port = harness.free_port()
+    ng = harness.Nginx(prefix, "", module)
+    main_, temps = ng.head()
+    ng.write_conf(main_ + "worker_processes 2;\nevents { accept_mutex off; }\nhttp {\n" + temps + f"""
+    access_log off;
+    server {{
+        listen 127.0.0.1:{port} reuseport;
+        location / {{ warden_config {cfg}; warden jwt; warden_now {case["now"]}; return 204; }}
+        location /t/ {{ warden_config {cfg}; warden jwt; warden_now {case["now"]}; alias {prefix}/; }}
+        location = /status {{ warden_status; }}
+    }}
+}}
+""")
+    with open(os.path.join(prefix, "index.html"), "w") as f:
+        f.write("ok\n")
+    try:
+        ng.start(port)
+        check("two workers running", len(ng.worker_pids()) == 2, str(ng.worker_pids()))
+        n = 40
+        statuses = [request(port, "/t/", [("Authorization", "Bearer " + case["jwt"])])[0] for _ in range(n)]
+        check("two workers: every request accepted", statuses == [200] * n, str(set(statuses)))
+        time.sleep(1.5)   # event counters are added every second
+        _, _, m = status_metrics(port, "/status")
+        k = 'warden_verdicts_total{kind="jwt",code="ok"}'
+        check("two workers: verdicts of both workers counted", m.get(k) == n, f"{m.get(k)} != {n}")
+        hits, misses = m.get("warden_token_cache_hits_total", 0), m.get("warden_token_cache_misses_total", 0)
+        check("two workers: cache events of both workers counted",
+              hits + misses == n and 1 <= misses <= 2, f"hits {hits}, misses {misses}")
+    finally:
+        ng.stop()
 
 
 def test_load_errors(load_errors, tmp, module, echo):
@@ -674,6 +714,7 @@ def main():
               not re.search(r"\[(alert|crit)\]|exited on signal", log), ng.log_tail(10))
 
         test_reload(ng, fport)
+        test_workers(tmp, module, args.vectors)
         test_load_errors(load_errors, tmp, module, echo_port)
         log = ng.log_text()
         check("error log: no alerts or crashes at the end",
