@@ -101,8 +101,18 @@ func (r *Result) fill(c *C.warden_result, src []byte, authorization bool) {
 		r.Exp, r.HasExp = 0, false
 		return
 	}
+	count := int(c.scope_count)
 	buf := r.buf[:0]
+	if cap(buf) == 0 { // a fresh Result: one allocation of about the right size
+		buf = make([]byte, 0, int(c.subject_len+c.kid_len+c.key_id_len)+32*count+len(src))
+	}
 	spans := r.spans[:0]
+	if cap(spans) < 4+count {
+		spans = make([]span, 0, 4+count)
+	}
+	if cap(r.Scopes) < count {
+		r.Scopes = make([]string, 0, count)
+	}
 	add := func(p *C.char, n C.size_t) {
 		spans = append(spans, span{len(buf), int(n)})
 		if n > 0 {
@@ -112,7 +122,6 @@ func (r *Result) fill(c *C.warden_result, src []byte, authorization bool) {
 	add(c.subject, c.subject_len)
 	add(c.kid, c.kid_len)
 	add(c.key_id, c.key_id_len)
-	count := int(c.scope_count)
 	for i := 0; i < count; i++ {
 		var p *C.char
 		var n C.size_t
