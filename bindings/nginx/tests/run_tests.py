@@ -155,7 +155,10 @@ def case_requests(unit, case):
 
 def run_case(port, stem, unit, i, case, secrets):
     expect = case["expect"]
-    for label, path, headers, kind in case_requests(unit, case):
+    reqs = case_requests(unit, case)
+    if not reqs:
+        check(f"{stem}[{i}] {case['name']}: a credential this suite knows how to send", False, str(sorted(case)))
+    for label, path, headers, kind in reqs:
         name = f"{stem}[{i}] {case['name']} ({label})"
         for _, v in headers:
             secrets.add(v.split(" ", 1)[-1].split("=", 1)[-1] if v.startswith(("Bearer ", "Basic ", "token=")) else v)
@@ -689,7 +692,7 @@ def main():
     try:
         t = ng.test_config()
         if not check("nginx -t accepts the test configuration", t.returncode == 0, t.stderr):
-            raise SystemExit(1)
+            raise RuntimeError("nginx -t failed")
         ng.start(port)
         sent_ok_jwt = 0
         for stem, unit, cases in units:
@@ -719,6 +722,9 @@ def main():
         log = ng.log_text()
         check("error log: no alerts or crashes at the end",
               not re.search(r"\[(alert|crit)\]|exited on signal", log), ng.log_tail(10))
+    except Exception:  # a broken harness is a failure too, with the summary line
+        import traceback
+        check("the suite ran to the end", False, traceback.format_exc() + ng.log_tail(10))
     finally:
         ng.stop()
         echo.shutdown()
