@@ -823,10 +823,11 @@ ngx_http_warden_challenge(ngx_http_request_t *r,
     ngx_http_warden_loc_conf_t *wlcf, ngx_uint_t kinds, const char *error,
     const char *description, ngx_uint_t with_scope)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_str_t         value;
-    ngx_table_elt_t  *h, *first;
+    u_char                    *p;
+    size_t                     len;
+    ngx_str_t                  value;
+    ngx_table_elt_t           *h, *first;
+    ngx_http_core_loc_conf_t  *clcf;
 
     first = NULL;
 
@@ -870,12 +871,35 @@ ngx_http_warden_challenge(ngx_http_request_t *r,
     }
 
     if (kinds & WDN_KIND_BASIC) {
-        h = ngx_http_warden_add_header(r, "WWW-Authenticate", &wlcf->basic);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-        if (first == NULL) {
-            first = h;
+
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        if (first != NULL && clcf->satisfy == NGX_HTTP_SATISFY_ANY) {
+            /* with "satisfy any", nginx removes the challenge it knows of
+             * (headers_out.www_authenticate) when another module grants
+             * access: keep both challenges in that one field (RFC 9110
+             * 11.6.1 allows a list) so that none is left behind */
+            p = ngx_pnalloc(r->pool, first->value.len + 2 + wlcf->basic.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+            value.data = p;
+            p = ngx_cpymem(p, first->value.data, first->value.len);
+            *p++ = ',';
+            *p++ = ' ';
+            p = ngx_cpymem(p, wlcf->basic.data, wlcf->basic.len);
+            first->value.data = value.data;
+            first->value.len = p - value.data;
+
+        } else {
+            h = ngx_http_warden_add_header(r, "WWW-Authenticate",
+                                           &wlcf->basic);
+            if (h == NULL) {
+                return NGX_ERROR;
+            }
+            if (first == NULL) {
+                first = h;
+            }
         }
     }
 

@@ -303,6 +303,16 @@ def feature_locations(echo, claims, reload_cfg, vdir):
         warden_config {reload_cfg}; warden jwt;
         proxy_pass http://127.0.0.1:{echo};
     }}
+    location /sat-open/ {{
+        satisfy any; allow 127.0.0.1; deny all;
+        warden_config {fields}; warden on;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
+    location /sat-closed/ {{
+        satisfy any; allow 192.0.2.1; deny all;
+        warden_config {fields}; warden on;
+        proxy_pass http://127.0.0.1:{echo};
+    }}
     location /private/ {{
         warden_config {os.path.join(os.path.dirname(claims), "private.json")}; warden jwt;
         proxy_pass http://127.0.0.1:{echo};
@@ -457,6 +467,15 @@ def test_features(port, vectors_dir, secrets):
     status2, _, _ = request(port, "/private/x", [("Authorization", "Bearer " + expired_token())])
     check("config readable by root only: verified with the master's copy", (status, status2) == (200, 401),
           f"{status} {status2}")
+
+    # satisfy any: an address rule may grant access instead; no challenge is left behind
+    status, hs, _ = request(port, "/sat-open/x")
+    check("satisfy any, address allowed: 200 without WWW-Authenticate",
+          status == 200 and "www-authenticate" not in hs, f"status {status}, {hs.get('www-authenticate')}")
+    status, hs, _ = request(port, "/sat-closed/x")
+    check("satisfy any, address denied: 401 with both challenges in one field",
+          status == 401 and hs.get("www-authenticate") == ['Bearer realm="api", Basic realm="api", charset="UTF-8"'],
+          f"status {status}, {hs.get('www-authenticate')}")
 
     # limit_except: only the other methods need a credential
     status, _, _ = request(port, "/lx/x")
