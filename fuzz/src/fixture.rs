@@ -392,6 +392,17 @@ impl Fixture {
         json!({ "keys": keys })
     }
 
+    /// Like [`Fixture::jwks_subset`], but only the fixture's own keys (no
+    /// kid, or a `fz-` kid): a small set that is quick to load.
+    pub fn own_jwks(&self, algs: &[Alg]) -> Value {
+        let mut set = self.jwks_subset(algs);
+        set["keys"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|k| k.get("kid").is_none_or(|kid| kid.as_str().unwrap().starts_with("fz-")));
+        set
+    }
+
     /// Does the JWK `k` (reference-parsed) carry the harness's public key
     /// material for `alg`? (RSA integers compare without leading zeros.)
     pub fn is_own_public_key(&self, alg: Alg, k: &J) -> bool {
