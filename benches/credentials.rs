@@ -27,7 +27,7 @@ fn api_key(c: &mut Criterion<ThreadCpu>) {
     g.finish();
     let warden = || v.verify_api_key(black_box(key), now, &mut scratch).is_ok();
     let floor = || digest::digest(&digest::SHA256, black_box(key)).as_ref()[0] != 0;
-    common::note_paired("api_key", || common::paired_ratio(warden, floor, Duration::from_secs(1)));
+    common::note_paired("api_key", "api_key", || common::paired_ratio(warden, floor, Duration::from_secs(1)));
 }
 
 fn basic_cached(c: &mut Criterion<ThreadCpu>) {
@@ -48,7 +48,7 @@ fn basic_cached(c: &mut Criterion<ThreadCpu>) {
     g.finish();
     let warden = || v.verify_basic(black_box(user), black_box(pass), now, &mut scratch).is_ok();
     let floor = || hmac::sign(&key, black_box(pair)).as_ref()[0] != 0;
-    common::note_paired("basic_cached", || common::paired_ratio(warden, floor, Duration::from_secs(1)));
+    common::note_paired("basic_cached", "basic_cached", || common::paired_ratio(warden, floor, Duration::from_secs(1)));
     let s = v.stats();
     assert_eq!(s.counter(warden::Counter::BasicCacheMiss), 1, "basic_cached measured cache misses");
 }

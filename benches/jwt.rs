@@ -54,7 +54,8 @@ fn per_alg(c: &mut Criterion<ThreadCpu>) {
     let cold = common::jwt_verifier(&fixtures, 0);
     let now = common::now();
     for f in &fixtures {
-        let mut g = c.benchmark_group(format!("jwt_{}", f.alg));
+        let group = format!("jwt_{}", f.alg);
+        let mut g = c.benchmark_group(&group);
         let token = f.token.as_bytes();
 
         let mut scratch = Scratch::new();
@@ -87,9 +88,13 @@ fn per_alg(c: &mut Criterion<ThreadCpu>) {
         // Cross-checks of the two ratios, interleaved (see common::paired_ratio).
         let mut warden = || cold.verify_jwt(black_box(token), now, &mut scratch).is_ok();
         let floor = || f.floor.verify(black_box(msg), black_box(sig));
-        common::note_paired(&format!("{}_warden_floor", f.alg), || common::paired_ratio(&mut warden, floor, PAIRED));
+        common::note_paired(&group, &format!("{}_warden_floor", f.alg), || {
+            common::paired_ratio(&mut warden, floor, PAIRED)
+        });
         let peer = || jsonwebtoken::decode::<Claims>(black_box(&f.token), &key, &validation).is_ok();
-        common::note_paired(&format!("{}_jsonwebtoken_warden", f.alg), || common::paired_ratio(peer, warden, PAIRED));
+        common::note_paired(&group, &format!("{}_jsonwebtoken_warden", f.alg), || {
+            common::paired_ratio(peer, warden, PAIRED)
+        });
     }
 }
 

@@ -141,10 +141,22 @@ pub fn paired_ratio(mut a: impl FnMut() -> bool, mut b: impl FnMut() -> bool, bu
     (ratios[ratios.len() / 2], ratios.len())
 }
 
+/// Is the criterion group `group` selected by the command line's filter
+/// (none, or plain text found in the group's name)? A filter with regex
+/// syntax selects no cross-check: run without one for those.
+pub fn selected(group: &str) -> bool {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    match args.next() {
+        None => true,
+        Some(f) => !f.contains(|c: char| "\\.*+?()[]{}|^$".contains(c)) && group.contains(&f),
+    }
+}
+
 /// Record `paired_ratio`'s answer for benches/report.py (when run by
-/// benches/run.sh, which sets `WARDEN_BENCH_NOTES`).
-pub fn note_paired(name: &str, paired: impl FnOnce() -> (f64, usize)) {
-    if !benchmarking() {
+/// benches/run.sh, which sets `WARDEN_BENCH_NOTES`); `group` is the criterion
+/// group it cross-checks.
+pub fn note_paired(group: &str, name: &str, paired: impl FnOnce() -> (f64, usize)) {
+    if !benchmarking() || !selected(group) {
         return;
     }
     let (ratio, rounds) = paired();
