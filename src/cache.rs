@@ -8,13 +8,21 @@
 //! the header checks, time claims, policy and revocation run as on a miss, so
 //! a hit can never accept what a cold verification would reject now.
 //!
-//! The table is a fixed array of slots, each behind its own `RwLock`, with
-//! buffers allocated when the cache is built: lookups and inserts allocate
-//! nothing, and use `try_` locks so a verifier never waits — a contended slot
-//! is simply a miss.
+//! An entry may also carry the token's full verdict summary, computed
+//! against one snapshot generation: while that snapshot is in force, a hit
+//! skips the parsing too — it re-checks only what can change without a new
+//! snapshot (the time claims against `now`, and run-time revocations) and
+//! copies the result strings and payload out of the entry.
+//!
+//! The table is a fixed array of slots, each behind its own `RwLock`. A slot
+//! allocates its buffers on its first insert and reuses them after, so in
+//! steady state lookups and inserts allocate nothing; `try_` locks mean a
+//! verifier never waits — a contended slot is simply a miss.
 
+use crate::scratch::{Scratch, Span};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 /// Longest token the cache holds; longer tokens are always verified cold.
@@ -22,26 +30,48 @@ pub const MAX_CACHED_TOKEN: usize = 2048;
 /// Default number of slots.
 pub const DEFAULT_ENTRIES: usize = 1024;
 
+/// What an accepted verification produced, minus what can change while its
+/// snapshot stays in force. Spans point into the entry's copy of
+/// `Scratch::out`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Summary {
+    pub generation: u64,
+    /// Which JWT profile of that snapshot accepted it.
+    pub profile: u32,
+    pub exp: Option<f64>,
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+    pub subject: Option<Span>,
+    pub jti: Option<Span>,
+    pub kid: Option<Span>,
+    pub exp_text: Option<Span>,
+}
+
+#[derive(Default)]
 struct Slot {
     token: Vec<u8>,
     key: [u8; 32],
+    summary: Option<Summary>,
+    out: Vec<u8>,
+    scopes: Vec<Span>,
+    payload: Vec<u8>,
 }
 
 pub struct TokenCache {
     slots: Box<[RwLock<Slot>]>,
     mask: usize,
     seed: RandomState,
+    /// Set by the first insert: until then (an HMAC-only deployment) a
+    /// lookup costs one load.
+    used: AtomicBool,
 }
 
 impl TokenCache {
     /// A cache of `entries` slots (rounded up to a power of two); 0 disables.
     pub fn new(entries: usize) -> TokenCache {
         let n = if entries == 0 { 0 } else { entries.next_power_of_two() };
-        let slots = (0..n)
-            .map(|_| RwLock::new(Slot { token: Vec::with_capacity(MAX_CACHED_TOKEN), key: [0; 32] }))
-            .collect::<Vec<_>>()
-            .into_boxed_slice();
-        TokenCache { slots, mask: n.wrapping_sub(1), seed: RandomState::new() }
+        let slots = (0..n).map(|_| RwLock::new(Slot::default())).collect::<Vec<_>>().into_boxed_slice();
+        TokenCache { slots, mask: n.wrapping_sub(1), seed: RandomState::new(), used: AtomicBool::new(false) }
     }
 
     pub fn capacity(&self) -> usize {
@@ -72,16 +102,49 @@ impl TokenCache {
         (!s.token.is_empty() && s.token == token).then_some(s.key)
     }
 
-    /// Remember that `token` verified with the key fingerprinted `key`.
+    /// The full verdict summary of exactly `token` computed against snapshot
+    /// `generation`, with its strings, scopes and payload copied into
+    /// `scratch` (whose capacity was reserved, so nothing is allocated).
     #[inline]
-    pub fn put(&self, token: &[u8], key: &[u8; 32]) {
+    pub(crate) fn get_accepted(&self, token: &[u8], generation: u64, scratch: &mut Scratch) -> Option<Summary> {
+        if self.slots.is_empty() || token.len() > MAX_CACHED_TOKEN || !self.used.load(Ordering::Relaxed) {
+            return None;
+        }
+        let s = self.slot(token).try_read().ok()?;
+        let sum = s.summary.filter(|m| m.generation == generation)?;
+        if s.token != token {
+            return None;
+        }
+        scratch.out.extend_from_slice(&s.out);
+        scratch.scopes.extend_from_slice(&s.scopes);
+        scratch.dec.extend_from_slice(&s.payload);
+        Some(sum)
+    }
+
+    /// Remember that `token` verified with the key fingerprinted `key`,
+    /// and, when it was accepted, its summary and result.
+    #[inline]
+    pub(crate) fn put(&self, token: &[u8], key: &[u8; 32], accepted: Option<(Summary, &[u8], &[Span], &[u8])>) {
         if self.slots.is_empty() || token.len() > MAX_CACHED_TOKEN {
             return;
         }
         if let Ok(mut s) = self.slot(token).try_write() {
             s.token.clear();
-            s.token.extend_from_slice(token); // within the reserved capacity
+            s.token.extend_from_slice(token);
             s.key = *key;
+            s.summary = None;
+            if let Some((sum, out, scopes, payload)) = accepted {
+                s.out.clear();
+                s.out.extend_from_slice(out);
+                s.scopes.clear();
+                s.scopes.extend_from_slice(scopes);
+                s.payload.clear();
+                s.payload.extend_from_slice(payload);
+                s.summary = Some(sum);
+            }
+            if !self.used.load(Ordering::Relaxed) {
+                self.used.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -90,6 +153,7 @@ impl TokenCache {
         for s in self.slots.iter() {
             if let Ok(mut s) = s.write() {
                 s.token.clear();
+                s.summary = None;
             }
         }
     }
@@ -104,17 +168,17 @@ mod tests {
         let c = TokenCache::new(3);
         assert_eq!(c.capacity(), 4);
         assert!(c.get(b"a.b.c").is_none());
-        c.put(b"a.b.c", &[1; 32]);
+        c.put(b"a.b.c", &[1; 32], None);
         assert_eq!(c.get(b"a.b.c"), Some([1; 32]));
         assert!(c.get(b"a.b.d").is_none());
         assert!(c.get(b"a.b.").is_none());
         c.clear();
         assert!(c.get(b"a.b.c").is_none());
         let big = vec![b'x'; MAX_CACHED_TOKEN + 1];
-        c.put(&big, &[2; 32]);
+        c.put(&big, &[2; 32], None);
         assert!(c.get(&big).is_none());
         let off = TokenCache::new(0);
-        off.put(b"a", &[0; 32]);
+        off.put(b"a", &[0; 32], None);
         assert!(!off.enabled() && off.get(b"a").is_none());
     }
 }

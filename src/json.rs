@@ -270,6 +270,34 @@ impl<'a> Iterator for ArrayItems<'a> {
     }
 }
 
+/// The index of the first byte at or after `i` that ends a run of plain
+/// string bytes: `"`, `\\` or a control character (or `b.len()`). Eight
+/// bytes at a time: strings are most of a JWT payload.
+#[inline]
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let q = x ^ (LO * b'"' as u64);
+        let e = x ^ (LO * b'\\' as u64);
+        // Zero bytes of q and e, and bytes below 0x20 of x. Each test's
+        // lowest flag is exact (false flags only sit above a true one).
+        let z = ((q.wrapping_sub(LO) & !q) | (e.wrapping_sub(LO) & !e) | (x.wrapping_sub(LO * 0x20) & !x)) & HI;
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Find the top-level member `name` of an already validated object.
 pub fn object_get<'a>(raw: &'a [u8], name: &[u8]) -> Option<Value<'a>> {
     let mut found = None;
@@ -323,6 +351,7 @@ impl<'a> Scanner<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
+            self.i = skip_plain(self.b, self.i);
             let c = self.bump().ok_or(Malformed)?;
             match c {
                 b'"' => break,
@@ -368,9 +397,11 @@ impl<'a> Scanner<'a> {
 
     fn number(&mut self) -> R<Value<'a>> {
         let start = self.i;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.i += 1;
         }
+        let int_start = self.i;
         match self.peek() {
             Some(b'0') => self.i += 1,
             Some(b'1'..=b'9') => {
@@ -378,13 +409,17 @@ impl<'a> Scanner<'a> {
             }
             _ => return Err(Malformed),
         }
+        let int_digits = &self.b[int_start..self.i];
+        let mut simple = true;
         if self.peek() == Some(b'.') {
+            simple = false;
             self.i += 1;
             if self.digits() == 0 {
                 return Err(Malformed);
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
+            simple = false;
             self.i += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.i += 1;
@@ -394,6 +429,12 @@ impl<'a> Scanner<'a> {
             }
         }
         let text = &self.b[start..self.i];
+        // NumericDates are nearly always plain integers: up to 15 digits are
+        // exact in a double, so convert them without the float parser.
+        if simple && int_digits.len() <= 15 {
+            let n = int_digits.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64) as f64;
+            return Ok(Value::Num { text, value: if negative { -n } else { n } });
+        }
         // The grammar above is ASCII, so this cannot fail; the parse is
         // correctly rounded (core's float parser) and overflows to infinity.
         let s = core::str::from_utf8(text).map_err(|_| Malformed)?;
@@ -539,6 +580,47 @@ mod tests {
         assert!(for_each_member(b"{\"a\":\"\xff\"}", |_, _| Ok(())).is_err());
         let big = format!("{{\"a\":{}}}", "9".repeat(310));
         assert!(members(&big).is_err());
+    }
+
+    #[test]
+    fn skip_plain_stops_exactly() {
+        for len in 0..20usize {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut v = vec![b'a'; len];
+                    v.iter_mut().skip(1).step_by(3).for_each(|c| *c = 0xc3); // non-ASCII is plain
+                    if at < len {
+                        v[at] = stop;
+                    }
+                    let want = v.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).unwrap_or(len);
+                    assert_eq!(skip_plain(&v, 0), want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_take_the_fast_path_exactly() {
+        for (text, want) in [
+            ("0", 0.0f64),
+            ("-0", -0.0),
+            ("1700000000", 1.7e9),
+            ("999999999999999", 999999999999999.0),
+            ("9999999999999999", 1e16),
+            ("12345678901234567890", 1.2345678901234567e19),
+            ("-17", -17.0),
+        ] {
+            let doc = format!("{{\"n\":{text}}}");
+            let mut got = None;
+            for_each_member(doc.as_bytes(), |_, v| {
+                if let Value::Num { value, .. } = v {
+                    got = Some(value);
+                }
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got.unwrap().to_bits(), want.to_bits(), "{text}");
+        }
     }
 
     #[test]

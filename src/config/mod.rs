@@ -96,6 +96,10 @@ pub struct Snapshot {
     pub cache: CacheConfig,
     /// Where the config came from (for reload), if a file.
     pub source: Option<PathBuf>,
+    /// Unique per published snapshot (set by the verifier when it swaps the
+    /// snapshot in): what a verified-token cache entry's full verdict was
+    /// computed against.
+    pub generation: u64,
 }
 
 impl Snapshot {

@@ -5,6 +5,7 @@
 pub mod policy;
 pub mod token;
 
+use crate::cache::{Summary, TokenCache};
 use crate::config::{Profile, Snapshot};
 use crate::keys::{Alg, Key, Selection};
 use crate::runtime::Runtime;
@@ -44,10 +45,65 @@ pub(crate) fn verify<'s>(
     }
     scratch.clear();
     scratch.reserve(token.len());
+    let cache = rt.token_cache();
+    if let Some(sum) = cache.get_accepted(token, snap.generation, scratch) {
+        rt.stats.bump(Counter::TokenCacheHit);
+        return from_summary(snap, rt, sum, now, scratch);
+    }
+    cold(snap, rt, &cache, token, now, scratch)
+}
+
+/// A repeated token accepted under this very snapshot: everything but the
+/// time claims and run-time revocations was settled then.
+fn from_summary<'s>(
+    snap: &Snapshot,
+    rt: &Runtime,
+    sum: Summary,
+    now: f64,
+    scratch: &'s mut Scratch,
+) -> Result<Verified<'s>, Code> {
+    let profile = snap.profiles.get(sum.profile as usize).ok_or(Code::UnsupportedAlg)?;
+    profile.policy.check_time(sum.exp, sum.nbf, sum.iat, now)?;
+    let out = &scratch.out[..];
+    let text = |s: Option<Span>| s.map(|s| core::str::from_utf8(s.get(out)).unwrap_or(""));
+    if revoked(snap, rt, text(sum.jti), text(sum.subject), sum.iat) {
+        return Err(Code::Revoked);
+    }
+    Ok(Verified {
+        kind: Kind::Jwt,
+        out,
+        payload: &scratch.dec[..],
+        subject: sum.subject,
+        kid: sum.kid,
+        key_id: None,
+        scopes: &scratch.scopes[..],
+        exp: sum.exp,
+        exp_text: sum.exp_text,
+    })
+}
+
+/// Is a token with this jti, subject and iat revoked, by the config or at
+/// run time?
+#[inline]
+fn revoked(snap: &Snapshot, rt: &Runtime, jti: Option<&str>, sub: Option<&str>, iat: Option<f64>) -> bool {
+    let run_time = rt.revoked.load();
+    [&*snap.revoked, &**run_time]
+        .iter()
+        .any(|b| jti.is_some_and(|j| b.jti_revoked(j)) || sub.is_some_and(|s| b.subject_revoked(s, iat)))
+}
+
+fn cold<'s>(
+    snap: &Snapshot,
+    rt: &Runtime,
+    cache: &TokenCache,
+    token: &[u8],
+    now: f64,
+    scratch: &'s mut Scratch,
+) -> Result<Verified<'s>, Code> {
     let Scratch { dec, out, scopes, names } = scratch;
     let p = token::parse(token, dec, names).map_err(|_| Code::Malformed)?;
 
-    let profile = select_profile(snap, &p)?;
+    let (profile_index, profile) = select_profile(snap, &p)?;
     if token.len() > profile.max_token_bytes {
         return Err(Code::TooLarge);
     }
@@ -81,27 +137,31 @@ pub(crate) fn verify<'s>(
         return Err(Code::CritUnsupported);
     }
 
-    let key = verify_signature(rt, alg, candidates, token, &p).ok_or(Code::BadSignature)?;
+    let cache = if alg.is_asymmetric() && cache.enabled() { Some(cache) } else { None };
+    let key = verify_signature(rt, cache, candidates, token, &p).ok_or(Code::BadSignature)?;
+    // From here on the signature is good: remember that (and, if accepted,
+    // the whole verdict) for the next time this exact token comes.
+    let remember = |accepted: Option<(Summary, &[u8], &[Span], &[u8])>| {
+        if let Some(c) = cache {
+            c.put(token, key.fingerprint(), accepted);
+        }
+    };
 
-    profile.policy.check(&p, now)?;
+    if let Err(code) = profile.policy.check(&p, now) {
+        remember(None);
+        return Err(code);
+    }
 
     // Revocation, after everything else has passed (SPEC §3).
     let c = &p.claims;
     let subject = c.sub.map(|s| Span::push_json(out, &s));
-    let blocklists = [&*snap.revoked, &**rt.revoked.load()];
-    if let Some(jti) = c.jti {
-        if blocklists.iter().any(|b| !b.is_empty()) {
-            let span = Span::push_json(out, &jti);
-            let jti = core::str::from_utf8(span.get(out)).unwrap_or("");
-            if blocklists.iter().any(|b| b.jti_revoked(jti)) {
-                return Err(Code::Revoked);
-            }
-        }
-    }
-    if let Some(sub) = subject {
-        let sub = core::str::from_utf8(sub.get(out)).unwrap_or("");
-        let iat = c.iat.map(|d| d.value);
-        if blocklists.iter().any(|b| b.subject_revoked(sub, iat)) {
+    let jti = c.jti.map(|j| Span::push_json(out, &j));
+    let iat = c.iat.map(|d| d.value);
+    {
+        let o = &out[..];
+        let txt = |s: Option<Span>| s.map(|s| core::str::from_utf8(s.get(o)).unwrap_or(""));
+        if revoked(snap, rt, txt(jti), txt(subject), iat) {
+            remember(None);
             return Err(Code::Revoked);
         }
     }
@@ -128,6 +188,19 @@ pub(crate) fn verify<'s>(
         }
     }
     let exp_text = c.exp.map(|d| Span::push(out, d.text));
+    let exp = c.exp.map(|d| d.value);
+    let summary = Summary {
+        generation: snap.generation,
+        profile: profile_index as u32,
+        exp,
+        nbf: c.nbf.map(|d| d.value),
+        iat,
+        subject,
+        jti,
+        kid,
+        exp_text,
+    };
+    remember(Some((summary, &out[..], &scopes[..], p.payload)));
     Ok(Verified {
         kind: Kind::Jwt,
         out: &out[..],
@@ -136,7 +209,7 @@ pub(crate) fn verify<'s>(
         kid,
         key_id: None,
         scopes: &scopes[..],
-        exp: c.exp.map(|d| d.value),
+        exp,
         exp_text,
     })
 }
@@ -148,29 +221,31 @@ pub(crate) fn verify<'s>(
 /// with another issuer's keys — and an `iss` no profile has is `bad_issuer`
 /// (there is no key to check its signature with).
 #[inline]
-fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<&'a Profile, Code> {
+fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<(usize, &'a Profile), Code> {
     match snap.profiles.as_slice() {
         [] => Err(Code::UnsupportedAlg),
-        [one] => Ok(one),
+        [one] => Ok((0, one)),
         many => {
             let iss = p.claims.iss.ok_or(Code::BadIssuer)?;
-            many.iter().find(|pr| pr.policy.issuers.iter().any(|i| iss.eq_bytes(i.as_bytes()))).ok_or(Code::BadIssuer)
+            many.iter()
+                .enumerate()
+                .find(|(_, pr)| pr.policy.issuers.iter().any(|i| iss.eq_bytes(i.as_bytes())))
+                .ok_or(Code::BadIssuer)
         }
     }
 }
 
 /// Find the candidate key whose signature verifies, consulting the
-/// verified-token cache for the expensive algorithms.
+/// verified-token cache (given for the expensive algorithms only).
 #[inline]
 fn verify_signature<'k>(
     rt: &Runtime,
-    alg: Alg,
+    cache: Option<&TokenCache>,
     candidates: crate::keys::Candidates<'k>,
     token: &[u8],
     p: &Parsed<'_, '_>,
 ) -> Option<&'k Key> {
-    let cache = if alg.is_asymmetric() { Some(rt.token_cache()) } else { None };
-    if let Some(cache) = cache.as_deref().filter(|c| c.enabled()) {
+    if let Some(cache) = cache {
         if let Some(fp) = cache.get(token) {
             // The entry counts only while the key that verified this exact
             // token is still a candidate for it.
@@ -181,13 +256,5 @@ fn verify_signature<'k>(
         }
         rt.stats.bump(Counter::TokenCacheMiss);
     }
-    for (_, k) in candidates {
-        if k.verify(p.signing_input, p.signature) {
-            if let Some(cache) = cache.as_deref() {
-                cache.put(token, k.fingerprint());
-            }
-            return Some(k);
-        }
-    }
-    None
+    candidates.map(|(_, k)| k).find(|k| k.verify(p.signing_input, p.signature))
 }

@@ -67,27 +67,10 @@ impl Policy {
     /// order: time claims, required claims, issuer, audience.
     pub fn check(&self, p: &Parsed<'_, '_>, now: f64) -> Result<(), Code> {
         let c: &Claims<'_> = &p.claims;
-        let l = self.leeway_s;
-        // Every comparison is written so that it fails closed: a NaN `now`
-        // (or any NaN arithmetic) rejects instead of skipping the check.
-        // RFC 7519 §4.1.4: the current time must be before exp.
-        if let Some(exp) = c.exp {
-            if !(now < exp.value + l) {
-                return Err(Code::Expired);
-            }
-        }
-        if let Some(nbf) = c.nbf {
-            if !(now >= nbf.value - l) {
-                return Err(Code::NotYetValid);
-            }
-        }
-        if let Some(iat) = c.iat {
-            if !(iat.value <= now + l) {
-                return Err(Code::IssuedInFuture);
-            }
-        }
-        if let (Some(max), Some(iat), Some(exp)) = (self.max_lifetime_s, c.iat, c.exp) {
-            if !(exp.value - iat.value <= max) {
+        let (exp, nbf, iat) = (c.exp.map(|d| d.value), c.nbf.map(|d| d.value), c.iat.map(|d| d.value));
+        self.check_time(exp, nbf, iat, now)?;
+        if let (Some(max), Some(iat), Some(exp)) = (self.max_lifetime_s, iat, exp) {
+            if !(exp - iat <= max) {
                 return Err(Code::LifetimeTooLong);
             }
         }
@@ -121,6 +104,31 @@ impl Policy {
                 if !hit {
                     return Err(Code::BadAudience);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks that depend on `now`: `exp`, `nbf`, `iat` (with leeway).
+    /// Every comparison fails closed, so a NaN `now` rejects instead of
+    /// skipping the check. RFC 7519 §4.1.4: the current time must be before
+    /// `exp`.
+    #[inline]
+    pub fn check_time(&self, exp: Option<f64>, nbf: Option<f64>, iat: Option<f64>, now: f64) -> Result<(), Code> {
+        let l = self.leeway_s;
+        if let Some(exp) = exp {
+            if !(now < exp + l) {
+                return Err(Code::Expired);
+            }
+        }
+        if let Some(nbf) = nbf {
+            if !(now >= nbf - l) {
+                return Err(Code::NotYetValid);
+            }
+        }
+        if let Some(iat) = iat {
+            if !(iat <= now + l) {
+                return Err(Code::IssuedInFuture);
             }
         }
         Ok(())

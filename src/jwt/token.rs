@@ -86,12 +86,10 @@ pub fn parse<'t, 'a>(
     dec: &'a mut Vec<u8>,
     names: &'a mut Vec<NameSpan>,
 ) -> Result<Parsed<'t, 'a>, Malformed> {
-    // Exactly three segments: two dots.
-    let d1 = memchr(b'.', token).ok_or(Malformed)?;
-    let d2 = d1 + 1 + memchr(b'.', &token[d1 + 1..]).ok_or(Malformed)?;
-    if memchr(b'.', &token[d2 + 1..]).is_some() {
-        return Err(Malformed);
-    }
+    // Exactly three segments: two dots here, and a third one cannot hide in
+    // the signature segment because `.` is outside the base64url alphabet.
+    let d1 = find_byte(token, b'.').ok_or(Malformed)?;
+    let d2 = d1 + 1 + find_byte(&token[d1 + 1..], b'.').ok_or(Malformed)?;
     let (h64, p64, s64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
 
     dec.clear();
@@ -106,14 +104,15 @@ pub fn parse<'t, 'a>(
     json::for_each_member(hdoc, |name, v| {
         names.push(NameSpan::of(hdoc, name));
         // Registered header parameters of the wrong type are malformed.
-        match name.raw {
-            _ if name.eq_bytes(b"alg") => header.alg = Some(string(v)?),
-            _ if name.eq_bytes(b"kid") => header.kid = Some(string(v)?),
-            _ if name.eq_bytes(b"typ") => header.typ = Some(string(v)?),
-            _ if name.eq_bytes(b"cty") => {
+        let mut buf = [0u8; 8];
+        match short_name(&name, &mut buf) {
+            b"alg" => header.alg = Some(string(v)?),
+            b"kid" => header.kid = Some(string(v)?),
+            b"typ" => header.typ = Some(string(v)?),
+            b"cty" => {
                 string(v)?;
             }
-            _ if name.eq_bytes(b"crit") => {
+            b"crit" => {
                 let Value::Array(raw) = v else { return Err(Malformed) };
                 if !json::array_items(raw).all(|i| matches!(i, Value::Str(_))) {
                     return Err(Malformed);
@@ -132,20 +131,15 @@ pub fn parse<'t, 'a>(
     let mut c = Claims::default();
     json::for_each_member(pdoc, |name, v| {
         names.push(NameSpan::of(pdoc, name));
-        if name.escaped || name.raw.len() <= 5 {
-            if name.eq_bytes(b"exp") {
-                c.exp = Some(date(v)?);
-            } else if name.eq_bytes(b"nbf") {
-                c.nbf = Some(date(v)?);
-            } else if name.eq_bytes(b"iat") {
-                c.iat = Some(date(v)?);
-            } else if name.eq_bytes(b"iss") {
-                c.iss = Some(string(v)?);
-            } else if name.eq_bytes(b"sub") {
-                c.sub = Some(string(v)?);
-            } else if name.eq_bytes(b"jti") {
-                c.jti = Some(string(v)?);
-            } else if name.eq_bytes(b"aud") {
+        let mut buf = [0u8; 8];
+        match short_name(&name, &mut buf) {
+            b"exp" => c.exp = Some(date(v)?),
+            b"nbf" => c.nbf = Some(date(v)?),
+            b"iat" => c.iat = Some(date(v)?),
+            b"iss" => c.iss = Some(string(v)?),
+            b"sub" => c.sub = Some(string(v)?),
+            b"jti" => c.jti = Some(string(v)?),
+            b"aud" => {
                 c.aud = Some(match v {
                     Value::Str(s) => Aud::One(s),
                     Value::Array(raw) => {
@@ -155,16 +149,19 @@ pub fn parse<'t, 'a>(
                         Aud::Many(raw)
                     }
                     _ => return Err(Malformed),
-                });
-            } else if name.eq_bytes(b"scope") {
+                })
+            }
+            b"scope" => {
                 if let Value::Str(s) = v {
                     c.scope = Some(s);
                 }
-            } else if name.eq_bytes(b"scp") {
+            }
+            b"scp" => {
                 if let Value::Array(raw) = v {
                     c.scp = Some(raw);
                 }
             }
+            _ => {}
         }
         Ok(())
     })?;
@@ -175,13 +172,66 @@ pub fn parse<'t, 'a>(
     Ok(Parsed { header, claims: c, signing_input: &token[..d2], signature: &dec[sr], payload: pdoc, names })
 }
 
+/// The first `needle` in `hay`, eight bytes at a time.
 #[inline]
-fn memchr(c: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == c)
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let rep = LO * needle as u64;
+    let mut chunks = hay.chunks_exact(8);
+    for (n, c) in (&mut chunks).enumerate() {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ rep;
+        // A zero byte of x is a match; the lowest flagged byte is exact.
+        let z = x.wrapping_sub(LO) & !x & HI;
+        if z != 0 {
+            return Some(n * 8 + (z.trailing_zeros() / 8) as usize);
+        }
+    }
+    let done = hay.len() - chunks.remainder().len();
+    chunks.remainder().iter().position(|&b| b == needle).map(|p| done + p)
+}
+
+/// A member name as bytes for matching against the registered names (all
+/// of them at most 5 bytes): the raw text when unescaped, else decoded into
+/// `buf`. Longer names come back as they are and match nothing registered.
+#[inline]
+fn short_name<'n>(name: &RawStr<'n>, buf: &'n mut [u8; 8]) -> &'n [u8] {
+    if !name.escaped || name.raw.len() > 6 * buf.len() {
+        return name.raw;
+    }
+    let mut n = 0;
+    for b in name.decoded() {
+        if n == buf.len() {
+            return name.raw;
+        }
+        buf[n] = b;
+        n += 1;
+    }
+    &buf[..n]
 }
 
 /// Is any member name given twice (compared after unescaping)?
 fn has_duplicate(doc: &[u8], names: &mut [NameSpan]) -> bool {
+    // Fast path for the usual object: a few unescaped names of at most 8
+    // bytes, compared as (length, packed bytes) words.
+    if names.len() <= 24 {
+        let mut keys = [(0u64, 0usize); 24];
+        let mut short = true;
+        for (k, n) in keys.iter_mut().zip(names.iter()) {
+            let r = n.get(doc);
+            if r.escaped || r.raw.len() > 8 {
+                short = false;
+                break;
+            }
+            let mut b = [0u8; 8];
+            b[..r.raw.len()].copy_from_slice(r.raw);
+            *k = (u64::from_le_bytes(b), r.raw.len());
+        }
+        if short {
+            let keys = &keys[..names.len()];
+            return keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k));
+        }
+    }
     if names.len() <= 24 {
         for i in 1..names.len() {
             let a = names[i].get(doc);
@@ -222,6 +272,20 @@ mod tests {
             assert!(parse(bad.as_bytes(), &mut s.dec, &mut s.names).is_err(), "{bad}");
         }
         assert!(parse(b"e30.e30.", &mut s.dec, &mut s.names).is_ok());
+    }
+
+    #[test]
+    fn find_byte_matches_position() {
+        for len in 0..40usize {
+            for at in 0..=len {
+                let mut v = vec![b'a'; len];
+                if at < len {
+                    v[at] = b'.';
+                }
+                assert_eq!(find_byte(&v, b'.'), v.iter().position(|&b| b == b'.'), "{len} {at}");
+            }
+        }
+        assert_eq!(find_byte(b"\x80\xff.x", b'.'), Some(2));
     }
 
     #[test]

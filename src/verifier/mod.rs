@@ -46,6 +46,15 @@ pub(crate) struct Inner {
 /// A host's log sink for events off the hot path (remote key fetches).
 pub type Logger = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
+impl Inner {
+    /// Swap a snapshot in, with a generation no snapshot had before.
+    pub(crate) fn publish(&self, mut s: Snapshot) {
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        s.generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.snap.store(Arc::new(s));
+    }
+}
+
 impl Drop for Verifier {
     fn drop(&mut self) {
         // The refresher sees the flag (or the last strong reference gone) at
@@ -73,7 +82,7 @@ impl Verifier {
         let rt = Runtime::new(snap.cache);
         let v = Verifier {
             inner: Arc::new(Inner {
-                snap: ArcSwap::from_pointee(snap),
+                snap: ArcSwap::from_pointee(Snapshot::default()),
                 rt,
                 writer: Mutex::new(()),
                 remote: Mutex::new(remote::RemoteState::default()),
@@ -81,6 +90,7 @@ impl Verifier {
                 shutdown: AtomicBool::new(false),
             }),
         };
+        v.inner.publish(snap);
         v.sync_remotes();
         v
     }
@@ -119,7 +129,7 @@ impl Verifier {
                 // Keep the remote sets already fetched for sources the new
                 // config still names; new sources are fetched right after.
                 let s = self.inner.merge_known_remotes(s);
-                self.inner.snap.store(Arc::new(s));
+                self.inner.publish(s);
                 self.inner.rt.stats.bump(Counter::Reload);
                 Ok(())
             }
@@ -222,7 +232,7 @@ impl Verifier {
         } else {
             cur.with_static_keys(i, keys, remote.as_deref()).map_err(|m| err("jwks", m))?
         };
-        self.inner.snap.store(Arc::new(next));
+        self.inner.publish(next);
         self.inner.rt.stats.bump(Counter::KeySetSwap);
         Ok(())
     }

@@ -63,7 +63,7 @@ impl Inner {
             let set = Arc::new(set);
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let next = self.snap.load().with_remote_keys(id, &set).map_err(|e| format!("{id}: {e}"))?;
-            self.snap.store(Arc::new(next));
+            self.publish(next);
             let n = set.len();
             self.remote.lock().unwrap_or_else(|e| e.into_inner()).sets.insert(id.to_string(), set);
             self.rt.stats.bump(Counter::KeySetSwap);
