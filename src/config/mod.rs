@@ -126,9 +126,7 @@ impl Snapshot {
         let err = |at: String, message: String| ConfigError { file: None, at, message };
         let v: Value = serde_json::from_slice(text)
             .map_err(|e| err(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}")))?;
-        if let Some(dup) = read::find_duplicate(text) {
-            return Err(err(dup, "given twice".into()));
-        }
+        read::check_members(text).map_err(|(at, m)| err(at, m))?;
         build(&v, base_dir).map_err(|(at, message)| err(at, message))
     }
 
@@ -161,6 +159,12 @@ impl Snapshot {
     pub fn remotes(&self) -> impl Iterator<Item = &Arc<RemoteSpec>> {
         self.profiles.iter().filter_map(|p| p.remote.as_ref())
     }
+}
+
+/// [`read::check_members`] for other JSON that enters a verifier (pushed
+/// JWK sets).
+pub(crate) fn check_members(doc: &[u8]) -> Result<(), (String, String)> {
+    read::check_members(doc)
 }
 
 fn build(v: &Value, dir: &Path) -> Res<Snapshot> {

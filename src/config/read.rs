@@ -128,6 +128,20 @@ fn display(at: &str) -> String {
     }
 }
 
+/// Refuse a document (already accepted by serde_json) that gives a member
+/// name twice in one object anywhere — serde_json would silently keep the
+/// last one — or that nests deeper than warden's scanner checks. Errors are
+/// (path, message).
+pub fn check_members(doc: &[u8]) -> Res<()> {
+    if json::validate(doc).is_err() {
+        return Err((String::new(), format!("nested deeper than {} levels", json::MAX_DEPTH)));
+    }
+    match find_duplicate(doc) {
+        Some(at) => Err((at, "given twice".into())),
+        None => Ok(()),
+    }
+}
+
 /// The path of the first member name given twice in one object, anywhere in
 /// the document (serde_json would silently keep the last one).
 pub fn find_duplicate(doc: &[u8]) -> Option<String> {

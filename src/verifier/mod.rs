@@ -206,6 +206,8 @@ impl Verifier {
         let err = |at: &str, m: String| ConfigError { file: None, at: at.into(), message: m };
         let v: serde_json::Value =
             serde_json::from_slice(jwks_json).map_err(|e| err("jwks", format!("not valid JSON: {e}")))?;
+        crate::config::check_members(jwks_json)
+            .map_err(|(at, m)| err(&if at.is_empty() { "jwks".into() } else { format!("jwks.{at}") }, m))?;
         let keys = parse_jwk_set(&v, "jwks").map_err(|(at, m)| err(&at, m))?;
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let cur = self.inner.snap.load_full();
@@ -375,6 +377,12 @@ impl Verifier {
         scratch: &'s mut Scratch,
         retry: &mut Option<u64>,
     ) -> Result<Verified<'s>, Code> {
+        // RFC 7617 §2: the user-id and password MUST NOT contain control
+        // characters. (PBKDF2-HMAC would also verify "pw\0" as "pw": HMAC
+        // zero-pads short keys.)
+        if user.iter().chain(password).any(|&b| b < 0x20 || b == 0x7f) {
+            return Err(Code::Malformed);
+        }
         let users = &snap.users;
         let budget_name = core::str::from_utf8(user).unwrap_or(NON_UTF8_USER);
         // The failure budget is checked before the password (SPEC §5), so a
