@@ -17,7 +17,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-cache="${WARDEN_INTEROP_CACHE:-$HOME/.cache/warden-interop}"
+cache="${WARDEN_INTEROP_CACHE:-${HOME:-/tmp}/.cache/warden-interop}"
 mkdir -p "$cache"
 work="$(mktemp -d "${TMPDIR:-/tmp}/warden-interop.XXXXXX")"
 
