@@ -70,6 +70,15 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// Log levels passed to a `warden_log_fn`.
+#define WARDEN_LOG_INFO 1
+
+// A remote key fetch failed; the last good key set keeps serving.
+#define WARDEN_LOG_WARN 2
+
+// A fetched key set could not be installed.
+#define WARDEN_LOG_ERROR 3
+
 // Status and verdict codes. Every function that returns `uint32_t` returns
 // one of these. 0 to 18 are the verdict codes of SPEC §3 (same numbers as
 // `warden::Code`); 100 and above are about the call itself, not about a
@@ -180,7 +189,7 @@ enum warden_counter
   WARDEN_COUNTER_BASIC_CACHE_MISS = 3,
   // Successful reloads (file or JSON).
   WARDEN_COUNTER_RELOAD = 4,
-  // Refused reloads (the old config kept serving).
+  // Refused reloads and refused JWK Sets (the old config kept serving).
   WARDEN_COUNTER_RELOAD_FAILURE = 5,
   // Successful `warden_verifier_set_jwks` calls.
   WARDEN_COUNTER_KEY_SET_SWAP = 6,
@@ -274,6 +283,22 @@ typedef struct warden_result {
   // or write it.
   void *internal;
 } warden_result;
+
+// A log sink for events that happen off the verification path: remote JWK
+// Set fetches (success at `WARDEN_LOG_INFO`, a failure that keeps the last
+// good key set at `WARDEN_LOG_WARN`, a fetched set that conflicts with the
+// config at `WARDEN_LOG_ERROR`).
+//
+// `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
+// the call. It names the source and the reason; it never contains a
+// credential. The callback runs on the verifier's refresher thread (or on
+// the thread that created or reloaded the verifier), possibly concurrently
+// with verifications: it must be thread-safe, must not block for long, and
+// must not call `warden_verifier_free` on this verifier.
+typedef void (*warden_log_fn)(void *user_data,
+                              uint32_t level,
+                              const char *msg,
+                              size_t msg_len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -476,6 +501,18 @@ uint32_t warden_verifier_reload_from_json(const struct warden_verifier *v,
 uint32_t warden_verifier_set_jwks(const struct warden_verifier *v,
                                   const uint8_t *json,
                                   size_t len);
+
+// Install (or, with `f == NULL`, remove) the verifier's log sink. `user_data`
+// is passed back to every call and must stay valid until the logger is
+// replaced or removed, or the verifier freed. Events of the verifier's
+// creation (the first remote fetch) happen before a logger can be set: the
+// counters `WARDEN_COUNTER_JWKS_FETCH`/`..._FAILURE` show their outcome.
+//
+// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+// Thread-safe.
+uint32_t warden_verifier_set_logger(const struct warden_verifier *v,
+                                    warden_log_fn f,
+                                    void *user_data);
 
 // Copy the message of the most recent refused reload or JWK Set on this
 // verifier (the empty string if none was ever refused; a later success does

@@ -396,7 +396,7 @@ const (
 	CounterBasicCacheHit    Counter = 2 // a Basic pair found in the verified-credential cache
 	CounterBasicCacheMiss   Counter = 3
 	CounterReload           Counter = 4 // successful reloads
-	CounterReloadFailure    Counter = 5 // refused reloads (the old config kept serving)
+	CounterReloadFailure    Counter = 5 // refused reloads and JWK sets (the old config kept serving)
 	CounterKeySetSwap       Counter = 6 // successful SetJWKS calls
 	CounterRevocation       Counter = 7 // run-time revocations and unrevocations
 	CounterJWKSFetch        Counter = 8 // remote JWKS fetches that installed a key set

@@ -139,7 +139,7 @@ pub enum warden_counter {
     BasicCacheMiss = 3,
     /// Successful reloads (file or JSON).
     Reload = 4,
-    /// Refused reloads (the old config kept serving).
+    /// Refused reloads and refused JWK Sets (the old config kept serving).
     ReloadFailure = 5,
     /// Successful `warden_verifier_set_jwks` calls.
     KeySetSwap = 6,

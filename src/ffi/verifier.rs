@@ -2,7 +2,7 @@
 
 use super::{bytes, copy_text, guard, now_or_clock, status, utf8, Arg, CONFIG, INVALID_ARGUMENT, NOT_FOUND, OK};
 use crate::{Code, ConfigError, Counter, Kind, Target, Verifier};
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::ptr;
 use std::sync::Mutex;
@@ -243,6 +243,71 @@ pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, jso
             let v = verifier(v)?;
             let j = bytes(json, len)?;
             Ok(v.outcome(v.inner.set_jwks(j)))
+        })())
+    })
+}
+
+/// A log sink for events that happen off the verification path: remote JWK
+/// Set fetches (success at `WARDEN_LOG_INFO`, a failure that keeps the last
+/// good key set at `WARDEN_LOG_WARN`, a fetched set that conflicts with the
+/// config at `WARDEN_LOG_ERROR`).
+///
+/// `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
+/// the call. It names the source and the reason; it never contains a
+/// credential. The callback runs on the verifier's refresher thread (or on
+/// the thread that created or reloaded the verifier), possibly concurrently
+/// with verifications: it must be thread-safe, must not block for long, and
+/// must not call `warden_verifier_free` on this verifier.
+pub type warden_log_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: u32, msg: *const c_char, msg_len: usize)>;
+
+/// Log levels passed to a `warden_log_fn`.
+pub const WARDEN_LOG_INFO: u32 = 1;
+/// A remote key fetch failed; the last good key set keeps serving.
+pub const WARDEN_LOG_WARN: u32 = 2;
+/// A fetched key set could not be installed.
+pub const WARDEN_LOG_ERROR: u32 = 3;
+
+struct CLogger {
+    f: unsafe extern "C" fn(*mut c_void, u32, *const c_char, usize),
+    user_data: *mut c_void,
+}
+
+// The caller promises (see `warden_verifier_set_logger`) that the callback
+// and its user data may be used from any thread.
+unsafe impl Send for CLogger {}
+unsafe impl Sync for CLogger {}
+
+/// Install (or, with `f == NULL`, remove) the verifier's log sink. `user_data`
+/// is passed back to every call and must stay valid until the logger is
+/// replaced or removed, or the verifier freed. Events of the verifier's
+/// creation (the first remote fetch) happen before a logger can be set: the
+/// counters `WARDEN_COUNTER_JWKS_FETCH`/`..._FAILURE` show their outcome.
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_set_logger(
+    v: *const warden_verifier,
+    f: warden_log_fn,
+    user_data: *mut c_void,
+) -> u32 {
+    guard(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let logger: Option<crate::Logger> = f.map(|f| {
+                let c = CLogger { f, user_data };
+                let l: crate::Logger = std::sync::Arc::new(move |level: crate::jwks::LogLevel, msg: &str| {
+                    let c = &c;
+                    // A panic must not unwind into C, nor out of the refresher.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                        (c.f)(c.user_data, level as u32, msg.as_ptr().cast(), msg.len())
+                    }));
+                });
+                l
+            });
+            v.inner.set_logger(logger);
+            Ok(OK)
         })())
     })
 }

@@ -6,8 +6,10 @@
  * Tokens, keys and configs are tests/c/fixtures (generate.py). Every `now`
  * is FX_NOW unless a test is about the clock.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <math.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "check.h"
 #include "fixtures.h"
@@ -546,7 +548,8 @@ static void test_reload_and_keys(void) {
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_RELOAD, &reloads), WARDEN_CODE_OK);
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_RELOAD_FAILURE, &failures), WARDEN_CODE_OK);
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_KEY_SET_SWAP, &swaps), WARDEN_CODE_OK);
-    CHECK(reloads == 5 && failures == 5 && swaps == 1);
+    /* failures: 5 refused reloads, the file-less reload() and 3 refused JWK Sets */
+    CHECK(reloads == 5 && failures == 9 && swaps == 1);
 
     warden_result_free(&r);
     warden_verifier_free(v);
@@ -605,6 +608,60 @@ static void test_stats(void) {
     warden_verifier_free(v);
 }
 
+/* The log sink: a remote key source that cannot be reached makes the
+ * refresher log a warning (and keep serving what it has). */
+struct log_seen {
+    int warnings;
+    int bad_level;
+    int mentions_source;
+};
+
+static void on_log(void *user_data, uint32_t level, const char *msg, size_t msg_len) {
+    struct log_seen *seen = user_data;
+    if (level == WARDEN_LOG_WARN) {
+        __atomic_add_fetch(&seen->warnings, 1, __ATOMIC_SEQ_CST);
+    } else if (level != WARDEN_LOG_INFO && level != WARDEN_LOG_ERROR) {
+        __atomic_add_fetch(&seen->bad_level, 1, __ATOMIC_SEQ_CST);
+    }
+    static const char needle[] = "127.0.0.1:9";
+    for (size_t i = 0; i + sizeof needle - 1 <= msg_len; i++) {
+        if (memcmp(msg + i, needle, sizeof needle - 1) == 0) {
+            __atomic_store_n(&seen->mentions_source, 1, __ATOMIC_SEQ_CST);
+            break;
+        }
+    }
+}
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static void test_logger(void) {
+    static const char cfg[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/jwks\", "
+                              "\"allow_insecure_loopback\": true, "
+                              "\"refresh\": {\"min_s\": 0.05, \"max_s\": 0.1, \"timeout_s\": 0.2}}}";
+    warden_verifier *v = NULL;
+    char err[256];
+    CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)cfg, strlen(cfg), &v, err, sizeof err), WARDEN_CODE_OK);
+    struct log_seen seen = {0, 0, 0};
+    CHECK_CODE(warden_verifier_set_logger(NULL, on_log, &seen), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_verifier_set_logger(v, on_log, &seen), WARDEN_CODE_OK);
+    for (int i = 0; i < 300 && __atomic_load_n(&seen.warnings, __ATOMIC_SEQ_CST) == 0; i++) sleep_ms(10);
+    CHECK(__atomic_load_n(&seen.warnings, __ATOMIC_SEQ_CST) > 0);
+    CHECK(__atomic_load_n(&seen.mentions_source, __ATOMIC_SEQ_CST) == 1);
+    CHECK(seen.bad_level == 0);
+    uint64_t failures = 0;
+    CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_JWKS_FETCH_FAILURE, &failures), WARDEN_CODE_OK);
+    CHECK(failures >= 2);
+    /* Removing the logger stops the calls. */
+    CHECK_CODE(warden_verifier_set_logger(v, NULL, NULL), WARDEN_CODE_OK);
+    int before = __atomic_load_n(&seen.warnings, __ATOMIC_SEQ_CST);
+    sleep_ms(300);
+    CHECK(__atomic_load_n(&seen.warnings, __ATOMIC_SEQ_CST) == before);
+    warden_verifier_free(v);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s <fixtures dir>\n", argv[0]);
@@ -618,5 +675,6 @@ int main(int argc, char **argv) {
     test_revocation();
     test_reload_and_keys();
     test_stats();
+    test_logger();
     return report(argv[0]);
 }
