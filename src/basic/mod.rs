@@ -99,6 +99,9 @@ pub fn parse_htpasswd(text: &str, file: &str) -> Result<Vec<(String, User)>, Str
         if user.is_empty() {
             return Err(format!("{at}: empty user name"));
         }
+        if user.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(format!("{at}: the user name has control characters (RFC 7617 §2 forbids them)"));
+        }
         let u = User::new(user, stored).map_err(|e| format!("{at}: user {user:?}: {e}"))?;
         out.push((at, u));
     }
@@ -209,6 +212,7 @@ mod tests {
         assert!(e.starts_with("u.htpasswd:2: user \"bob\""), "{e}");
         assert!(parse_htpasswd("nocolon\n", "f").unwrap_err().contains("f:1"));
         assert!(parse_htpasswd(":x\n", "f").is_err());
+        assert!(parse_htpasswd(&format!("a\u{1}b:{h}\n"), "f").unwrap_err().contains("control"));
     }
 
     #[test]

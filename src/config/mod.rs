@@ -397,8 +397,11 @@ fn build_basic(b: &Obj<'_>, dir: &Path) -> Res<Users> {
         let o = Obj::new(u, &at)?;
         o.only(&["user", "hash"])?;
         let name = o.str("user")?.ok_or_else(|| (o.path("user"), "required".into()))?;
-        if name.is_empty() || name.contains(':') {
-            return Err((o.path("user"), "a user name is non-empty and has no ':' (RFC 7617)".into()));
+        if name.is_empty() || name.contains(':') || name.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err((
+                o.path("user"),
+                "a user name is non-empty, with no ':' and no control characters (RFC 7617)".into(),
+            ));
         }
         let hash = o.str("hash")?.ok_or_else(|| (o.path("hash"), "required".into()))?;
         let user = User::new(name, hash).map_err(|e| (o.path("hash"), e))?;
