@@ -36,8 +36,8 @@ for t in "${targets[@]}"; do
     -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="artifacts/$t/" >"$log" 2>&1
   rc=$?
-  runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
-  cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+')
+  runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+  cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+')
   corp=$(find "corpus-work/$t" -type f | wc -l)
   if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1))
@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
   else
     failed=$((failed + 1))
     summary+=("$(printf '%-14s FAILED  runs=%-9s (log: %s)' "$t" "${runs:-?}" "$log")")
-    grep -E 'PROPERTY|panicked|ERROR: |SUMMARY|Test unit written' "$log" | head -8
+    grep -aE 'PROPERTY|panicked|ERROR: |SUMMARY|Test unit written' "$log" | head -8
   fi
 done
 echo

@@ -543,7 +543,8 @@ pub fn jwks(data: &[u8]) {
 ///   `$2b$` or `$2y$` hash, or the file is refused naming that line.
 /// * The config loader agrees with the parser (and refuses non-UTF-8 files
 ///   and a user given twice).
-/// * Loaded users with a cheap hash reject a wrong password; the fixture's
+/// * Loaded users with a cheap hash reject a wrong password (`malformed` for
+///   a name with a control character, RFC 7617 §2); the fixture's
 ///   own line, when present, verifies with its password.
 pub fn htpasswd(data: &[u8]) {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -627,7 +628,11 @@ pub fn htpasswd(data: &[u8]) {
                 continue;
             }
             let r = v.verify_basic(u.name.as_bytes(), b"wrong password, fuzz", NOW, &mut s).map(|_| ());
-            assert_eq!(r.map_err(|e| e.code), Err(Code::BadCredentials), "PROPERTY: wrong password not refused");
+            // RFC 7617 §2: a user-id with a control character is malformed
+            // (such a line loads, but its user can never sign in).
+            let want =
+                if u.name.bytes().any(|b| b < 0x20 || b == 0x7f) { Code::Malformed } else { Code::BadCredentials };
+            assert_eq!(r.map_err(|e| e.code), Err(want), "PROPERTY: wrong password not refused");
             if let Some((_, pw)) = f.users.iter().find(|(n, _)| *n == *u.name) {
                 let fixture_line = format!("{}:{}", u.name, f.user_entries[1]["hash"].as_str().unwrap());
                 if lines.iter().any(|l| *l == fixture_line) {
