@@ -525,7 +525,6 @@ fn duplicate_members_behind_deep_nesting_are_refused() {
 /// reports an empty `at`, so the message reads "nested deeper than 64
 /// levels" with no hint of where.
 #[test]
-#[ignore = "core bug: a config nested deeper than json::MAX_DEPTH is refused with an empty ConfigError.at"]
 fn deeply_nested_config_error_names_a_place() {
     let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
     let text = format!(
@@ -546,12 +545,11 @@ fn deeply_nested_config_error_names_a_place() {
 /// boundary: loading such a config — inline or from an htpasswd file —
 /// panics instead of being refused.
 #[test]
-#[ignore = "core bug: parse_bcrypt panics (str slice not on a char boundary) on a non-ASCII 60-byte $2b$/$2y$ hash"]
 fn non_ascii_bcrypt_hash_is_refused_not_a_panic() {
     let fuzzed = "$2b$10$H.uEYVaedyYJXCjDBm4T9\u{496}rRfqnBJSUuEMsnRswpgy1SB/TmtTAG";
     let minimal = format!("$2b$10${}\u{e9}{}", "a".repeat(21), "a".repeat(30));
-    let cost = "$2y$1\u{e9}$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    for (what, hash) in [("fuzzed", fuzzed.to_string()), ("minimal", minimal), ("cost", cost.to_string())] {
+    let cost = format!("$2y$1\u{e9}${}", "a".repeat(52));
+    for (what, hash) in [("fuzzed", fuzzed.to_string()), ("minimal", minimal), ("cost", cost)] {
         assert_eq!(hash.len(), 60, "{what}");
         let inline = json!({"basic": {"users": [{"user": "a", "hash": hash}]}}).to_string();
         let r = std::panic::catch_unwind(|| Verifier::from_json(inline.as_bytes()).map(|_| ()));

@@ -112,7 +112,9 @@ fn parse_pbkdf2(rest: &str) -> Result<PasswordHash, String> {
 
 fn parse_bcrypt(s: &str) -> Result<PasswordHash, String> {
     let bad = || "malformed bcrypt hash: expected $2y$NN$<53 characters>".to_string();
-    if s.len() != 60 || s.as_bytes()[6] != b'$' {
+    // Byte offsets below are character offsets only in ASCII (a bcrypt hash
+    // is ASCII; anything else would make the slices split a character).
+    if s.len() != 60 || !s.is_ascii() || s.as_bytes()[6] != b'$' {
         return Err(bad());
     }
     let cost: u32 = s[4..6].parse().map_err(|_| bad())?;
@@ -186,6 +188,7 @@ mod tests {
             ("$pbkdf2-sha256$600000$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "malformed"),
             ("$2y$03$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "cost"),
             ("$2y$10$short", "malformed"),
+            ("$2b$10$aaaaaaaaaaaaaaaaaaaaa\u{e9}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "malformed"),
         ] {
             let e = PasswordHash::parse(h).unwrap_err();
             assert!(e.contains(what), "{h}: {e}");

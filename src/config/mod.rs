@@ -126,7 +126,7 @@ impl Snapshot {
         let err = |at: String, message: String| ConfigError { file: None, at, message };
         let v: Value = serde_json::from_slice(text)
             .map_err(|e| err(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}")))?;
-        read::check_members(text).map_err(|(at, m)| err(at, m))?;
+        read::check_members(text).map_err(|(at, m)| err(if at.is_empty() { read::too_deep(&v) } else { at }, m))?;
         build(&v, base_dir).map_err(|(at, message)| err(at, message))
     }
 

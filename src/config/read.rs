@@ -142,6 +142,23 @@ pub fn check_members(doc: &[u8]) -> Res<()> {
     }
 }
 
+/// The path of the first value nested more than `json::MAX_DEPTH` deep.
+pub fn too_deep(v: &Value) -> String {
+    fn walk(v: &Value, depth: usize, at: &str) -> Option<String> {
+        if depth > json::MAX_DEPTH {
+            return Some(if at.is_empty() { "the config".into() } else { at.to_string() });
+        }
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .find_map(|(k, x)| walk(x, depth + 1, &if at.is_empty() { k.clone() } else { format!("{at}.{k}") })),
+            Value::Array(a) => a.iter().enumerate().find_map(|(i, x)| walk(x, depth + 1, &format!("{at}[{i}]"))),
+            _ => None,
+        }
+    }
+    walk(v, 0, "").unwrap_or_else(|| "the config".into())
+}
+
 /// The path of the first member name given twice in one object, anywhere in
 /// the document (serde_json would silently keep the last one).
 pub fn find_duplicate(doc: &[u8]) -> Option<String> {
