@@ -26,10 +26,17 @@ impl<'a> Obj<'a> {
 
     /// The path of member `name`.
     pub fn path(&self, name: &str) -> String {
-        if self.at.is_empty() {
-            name.to_string()
+        // A name that would not read as one path step (empty, or holding
+        // path punctuation) is shown as a JSON string.
+        let step = if name.is_empty() || name.contains(['.', '[', ']', '"']) {
+            serde_json::to_string(name).unwrap_or_default()
         } else {
-            format!("{}.{name}", self.at)
+            name.to_string()
+        };
+        if self.at.is_empty() {
+            step
+        } else {
+            format!("{}.{step}", self.at)
         }
     }
 
