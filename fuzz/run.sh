@@ -34,7 +34,7 @@ for t in "${targets[@]}"; do
   echo "--- $t: ${secs}s"
   cargo +"$tc" fuzz run --fuzz-dir . -O -a -s "$san" "$t" "corpus-work/$t" "corpus/$t" -- \
     -max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
-    -artifact_prefix="artifacts/$t/" >"$log" 2>&1
+    -artifact_prefix="artifacts/$t/" ${WARDEN_FUZZ_ARGS:-} >"$log" 2>&1
   rc=$?
   runs=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
   cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+')
