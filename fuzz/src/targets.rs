@@ -360,13 +360,9 @@ fn file_refs_are_plain(data: &[u8]) -> bool {
     }
 }
 
-/// Does a refusal say where? One core bug is tolerated until fixed, so that
-/// short CI runs do not fail at random on it: an unknown top-level member
-/// whose name is the empty string is reported with an empty `at` (pinned by
-/// the ignored `empty_member_name_error_names_a_place` in
-/// tests/bad_configs.rs; remove this exception with the fix).
+/// Does a refusal say where?
 fn names_a_place(e: &warden::ConfigError) -> bool {
-    !e.at.is_empty() || e.message.starts_with("unknown key")
+    !e.at.is_empty()
 }
 
 /// Caches never change a verdict (`jwt_verify` checks that); harness-made
