@@ -73,6 +73,13 @@ impl Span {
         &buf[self.start as usize..(self.start + self.len) as usize]
     }
 
+    /// The span's text. Spans hold decoded JSON strings or config strings,
+    /// which are UTF-8; anything else reads as "".
+    #[inline]
+    pub(crate) fn text<'a>(&self, buf: &'a [u8]) -> &'a str {
+        core::str::from_utf8(self.get(buf)).unwrap_or("")
+    }
+
     /// Append `bytes` to `out` and return where they went.
     #[inline]
     pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) -> Span {

@@ -22,8 +22,7 @@ pub struct Verified<'s> {
 }
 
 fn text(out: &[u8], s: Option<Span>) -> Option<&str> {
-    // Spans hold decoded JSON strings or config strings: always UTF-8.
-    s.and_then(|s| core::str::from_utf8(s.get(out)).ok())
+    s.map(|s| s.text(out))
 }
 
 impl<'s> Verified<'s> {
@@ -49,7 +48,7 @@ impl<'s> Verified<'s> {
     /// JWT `scope` split on spaces, or `scp` items; API key `scopes`.
     pub fn scopes(&self) -> impl ExactSizeIterator<Item = &'s str> + 's {
         let out = self.out;
-        self.scopes.iter().map(move |s| core::str::from_utf8(s.get(out)).unwrap_or(""))
+        self.scopes.iter().map(move |s| s.text(out))
     }
 
     /// Does the credential carry scope `want`?

@@ -65,8 +65,7 @@ fn from_summary<'s>(
     let profile = snap.profiles.get(sum.profile as usize).ok_or(Code::UnsupportedAlg)?;
     profile.policy.check_time(sum.exp, sum.nbf, sum.iat, now)?;
     let out = &scratch.out[..];
-    let text = |s: Option<Span>| s.map(|s| core::str::from_utf8(s.get(out)).unwrap_or(""));
-    if revoked(snap, rt, text(sum.jti), text(sum.subject), sum.iat) {
+    if revoked(snap, rt, sum.jti.map(|s| s.text(out)), sum.subject.map(|s| s.text(out)), sum.iat) {
         return Err(Code::Revoked);
     }
     Ok(Verified {
@@ -159,8 +158,7 @@ fn cold<'s>(
     let iat = c.iat.map(|d| d.value);
     {
         let o = &out[..];
-        let txt = |s: Option<Span>| s.map(|s| core::str::from_utf8(s.get(o)).unwrap_or(""));
-        if revoked(snap, rt, txt(jti), txt(subject), iat) {
+        if revoked(snap, rt, jti.map(|s| s.text(o)), subject.map(|s| s.text(o)), iat) {
             remember(None);
             return Err(Code::Revoked);
         }
