@@ -5,7 +5,11 @@
 //	WARDEN_BENCH_RATIOS=1 go test -run TestRatios -v     # a table of ratios
 //
 // Tokens (HS256, RS256 2048-bit, ES256, EdDSA) carry a kid header and a
-// ~250-byte payload (iss, sub, aud, exp, iat, nbf, jti, scope, name). Both
+// ~250-byte payload (iss, sub, aud, exp, iat, nbf, jti, scope, name). They
+// are minted here, or, with WARDEN_BENCH_TOKENS=<tokens.json>, read from the
+// set benches/hosts/tokens.py writes for every host benchmark (benches/all.sh
+// sets it). WARDEN_BENCH_JSON=<file> makes TestRatios also write its table
+// there, for benches/report.py. Both
 // libraries do the same work per call: verify the signature with the key
 // pinned to the alg, check exp/nbf/iat, issuer and audience, and return the
 // subject. warden's verified-token cache is off ("cache": {"tokens": 0}), so
@@ -14,18 +18,23 @@
 package bench
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,7 +42,7 @@ import (
 	warden "github.com/warden-auth/warden/bindings/go"
 )
 
-const (
+var (
 	issuer   = "https://auth.example.com"
 	audience = "orders-api"
 	subject  = "user-1842@customers.example.com"
@@ -62,6 +71,69 @@ func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 func pad(n *big.Int, size int) []byte { return n.FillBytes(make([]byte, size)) }
 
 func init() {
+	var jwks []map[string]any
+	if path := os.Getenv("WARDEN_BENCH_TOKENS"); path != "" {
+		jwks = loadTokens(path)
+	} else {
+		jwks = mintTokens()
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"jwt":   map[string]any{"jwks": map[string]any{"keys": jwks}, "issuer": []string{issuer}, "audience": []string{audience}},
+		"cache": map[string]any{"tokens": 0},
+	})
+	var err error
+	verifier, err = warden.OpenConfig(cfg)
+	if err != nil {
+		panic(err)
+	}
+}
+
+// loadTokens reads the shared tokens (benches/hosts/tokens.py): the token,
+// its public JWK for warden, and the key file golang-jwt verifies with (the
+// raw HMAC secret, or a PEM public key).
+func loadTokens(path string) []map[string]any {
+	var data struct {
+		Issuer, Audience, Subject string
+		Algs                      []struct {
+			Alg, Token string
+			JWK        map[string]any
+			KeyFile    string `json:"key_file"`
+		}
+	}
+	text, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(text, &data)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("%s: %v", path, err))
+	}
+	issuer, audience, subject = data.Issuer, data.Audience, data.Subject
+	var jwks []map[string]any
+	for _, a := range data.Algs {
+		raw, err := os.ReadFile(filepath.Join(filepath.Dir(path), a.KeyFile))
+		if err != nil {
+			panic(err)
+		}
+		var key any = raw
+		if a.Alg != "HS256" {
+			block, _ := pem.Decode(raw)
+			if block == nil {
+				panic(a.KeyFile + ": no PEM block")
+			}
+			var pub crypto.PublicKey
+			if pub, err = x509.ParsePKIXPublicKey(block.Bytes); err != nil {
+				panic(err)
+			}
+			key = pub
+		}
+		algs = append(algs, alg{a.Alg, []byte(a.Token), key, jwt.GetSigningMethod(a.Alg)})
+		jwks = append(jwks, a.JWK)
+	}
+	return jwks
+}
+
+// mintTokens makes a key per alg and signs a token with each.
+func mintTokens() []map[string]any {
 	now := time.Now()
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -113,15 +185,7 @@ func init() {
 	}
 	add("EdDSA", "bench-eddsa", jwt.SigningMethodEdDSA, priv, pub,
 		map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64u(pub)})
-
-	cfg, _ := json.Marshal(map[string]any{
-		"jwt":   map[string]any{"jwks": map[string]any{"keys": jwks}, "issuer": []string{issuer}, "audience": []string{audience}},
-		"cache": map[string]any{"tokens": 0},
-	})
-	verifier, err = warden.OpenConfig(cfg)
-	if err != nil {
-		panic(err)
-	}
+	return jwks
 }
 
 func golangJWT(a alg) (string, error) {
@@ -227,8 +291,9 @@ func BenchmarkWardenParallel(b *testing.B) {
 }
 
 // TestRatios prints golang-jwt time / warden time per alg (set
-// WARDEN_BENCH_RATIOS=1; it takes about half a minute). Each library runs on
-// a locked OS thread and is timed in that thread's CPU time
+// WARDEN_BENCH_RATIOS=1; it takes about half a minute, less with
+// WARDEN_BENCH_ROUNDS below 5). Each library runs on a locked OS thread and
+// is timed in that thread's CPU time
 // (CLOCK_THREAD_CPUTIME_ID), so time spent descheduled on a shared machine
 // does not count; rounds are interleaved (warden, owned, golang-jwt, repeat)
 // and the best of each is kept. Garbage collection runs on other threads and
@@ -238,7 +303,20 @@ func TestRatios(t *testing.T) {
 	if os.Getenv("WARDEN_BENCH_RATIOS") == "" {
 		t.Skip("set WARDEN_BENCH_RATIOS=1")
 	}
-	const rounds = 5
+	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("WARDEN_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	type row struct {
+		Alg          string  `json:"alg"`
+		Bytes        int     `json:"bytes"`
+		WardenNs     float64 `json:"warden_ns"`
+		OwnedNs      float64 `json:"warden_owned_ns"`
+		GolangJWTNs  float64 `json:"golang_jwt_ns"`
+		Allocs       float64 `json:"warden_allocs"`
+		GolangAllocs float64 `json:"golang_jwt_allocs"`
+	}
+	var rows []row
 	fmt.Printf("%-6s %12s %12s %12s %9s %9s %7s %10s\n", "alg", "warden ns", "owned ns", "golang-jwt ns", "ratio", "owned", "allocs", "jwt allocs")
 	for _, a := range algs {
 		a := a
@@ -258,6 +336,13 @@ func TestRatios(t *testing.T) {
 		jwtAllocs := testing.AllocsPerRun(100, fns[2])
 		fmt.Printf("%-6s %12.0f %12.0f %12.0f %8.1fx %8.1fx %7.0f %10.0f\n", a.name, best[0], best[1], best[2],
 			best[2]/best[0], best[2]/best[1], allocs, jwtAllocs)
+		rows = append(rows, row{a.name, len(a.token), best[0], best[1], best[2], allocs, jwtAllocs})
+	}
+	if path := os.Getenv("WARDEN_BENCH_JSON"); path != "" {
+		out, _ := json.MarshalIndent(map[string]any{"go": runtime.Version(), "rounds": rounds, "algs": rows}, "", " ")
+		if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
