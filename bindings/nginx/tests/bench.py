@@ -6,6 +6,12 @@ unprotected location. A benchmark, not a test: it asserts nothing unless
 --min-hs256-ratio is given.
 
     bench.py --module build/ngx_http_warden_module.so --vectors ../shared/vectors
+
+--tokens takes the HS256 and ES256 tokens and keys from the tokens.json of
+benches/hosts/tokens.py (the set every host benchmark shares; verified at
+the system clock) instead of the shared vectors; the API key and Basic
+credentials still come from the vectors. --json writes the results for
+benches/report.py.
 """
 
 import argparse
@@ -81,6 +87,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure every location this many times, interleaved; report the best")
     ap.add_argument("--min-hs256-ratio", type=float, default=None)
+    ap.add_argument("--tokens", help="tokens.json from benches/hosts/tokens.py for the JWT locations")
+    ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
 
     wrk = shutil.which("wrk")
@@ -94,6 +102,16 @@ def main():
     hs, ec, ak, bs = load("jwt_hs.json"), load("jwt_ec.json"), load("api_keys.json"), load("basic.json")
     hs_case, ec_case = first_ok(hs, "jwt", "HS256"), first_ok(ec, "jwt", "ES256")
     ak_case, bs_case = unmetered_key(ak), first_ok(bs, "basic")
+    if args.tokens:
+        # The shared tokens, at the system clock (now None: no warden_now); the
+        # verified-token cache off for HS256, on for "es256" (the config's
+        # "cache" member dropped: the default), off for "es256_nocache".
+        with open(args.tokens, encoding="utf-8") as f:
+            shared = json.load(f)
+        tok = {a["alg"]: a["token"] for a in shared["algs"]}
+        hs = {"config": shared["config"]}
+        ec = {"config": {k: v for k, v in shared["config"].items() if k != "cache"}}
+        hs_case, ec_case = {"jwt": tok["HS256"], "now": None}, {"jwt": tok["ES256"], "now": None}
 
     tmp = tempfile.mkdtemp(prefix="warden-nginx-bench-")
     os.chmod(tmp, 0o755)
@@ -142,7 +160,8 @@ def main():
     for b, body in backends.items():
         locs.append(f"location /{b}/open/ {{ {body} }}")
         for name, (now, directives) in protected.items():
-            locs.append(f"location /{b}/{name}/ {{ warden_config {configs[name]}; warden_now {now}; "
+            at = "" if now is None else f"warden_now {now}; "
+            locs.append(f"location /{b}/{name}/ {{ warden_config {configs[name]}; {at}"
                         f"{directives} {body} }}")
     nl = "\n        "
     ng.write_conf(main_ + f"worker_processes {args.workers};\n"
@@ -166,6 +185,9 @@ def main():
     basic = "Basic " + base64.b64encode(bs_case["basic"].encode()).decode()
     kinds = [
         ("unprotected", "open", []),
+        # the same request as the HS256 one, to a location that does not look
+        # at it: what carrying the token costs nginx, before warden
+        ("unprotected, HS256 token sent", "open", ["Authorization: Bearer " + hs_case["jwt"]]),
         ("HS256", "hs256", ["Authorization: Bearer " + hs_case["jwt"]]),
         ("ES256, token cache on", "es256", ["Authorization: Bearer " + ec_case["jwt"]]),
         ("ES256, token cache off", "es256_nocache", ["Authorization: Bearer " + ec_case["jwt"]]),
@@ -215,13 +237,24 @@ def main():
     for b in backends:
         base = results[(b, "unprotected")]
         print(f"\nbackend: {b}")
-        print(f"{'location':<26} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        print(f"{'location':<30} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'CPU/req us':>11} {'CPU ratio':>9} {'non-2xx':>8}")
         for name, _, _ in kinds:
             r = results[(b, name)]
-            print(f"{name:<26} {r['rps']:>9.0f} {r['rps'] / base['rps']:>6.2f} {r['p50'] or 0:>7.3f} "
+            print(f"{name:<30} {r['rps']:>9.0f} {r['rps'] / base['rps']:>6.2f} {r['p50'] or 0:>7.3f} "
                   f"{r['p99'] or 0:>7.3f} {r['cpu_us']:>11.2f} {base['cpu_us'] / r['cpu_us']:>9.2f} "
                   f"{r['errors']:>8}")
+    if args.json:
+        version = subprocess.run([harness.nginx_binary(), "-v"], capture_output=True, text=True).stderr.strip()
+        with open(args.json, "w") as f:
+            json.dump({"nginx": version.rsplit("/", 1)[-1], "workers": args.workers, "threads": args.threads,
+                       "connections": args.connections, "duration": args.duration, "rounds": args.rounds,
+                       "shared_tokens": bool(args.tokens),
+                       "backends": {b: {name: dict(results[(b, name)], ratio=results[(b, name)]["rps"]
+                                                   / results[(b, "unprotected")]["rps"],
+                                                   cpu_ratio=results[(b, "unprotected")]["cpu_us"]
+                                                   / results[(b, name)]["cpu_us"])
+                                        for name, _, _ in kinds} for b in backends}}, f, indent=1)
     bad = [f"{b}/{n}" for (b, n), r in results.items() if r["errors"]]
     if bad:
         print("non-2xx responses in: " + ", ".join(bad))
