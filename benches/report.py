@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Turn one benchmark run into BENCHMARKS.md (Python 3 standard library only).
 
-    report.py report --criterion DIR [--notes DIR] [--profile FILE] --out BENCHMARKS.md
+    report.py report --criterion DIR [--notes DIR] [--profile FILE] [--hosts DIR] --out BENCHMARKS.md
     report.py profile --out FILE callgrind.<case>.<iterations>.out ...
     report.py perf --out FILE perf.<case>.data ...
 
 `report` reads the medians criterion saved (DIR/<group>/<bench>/new/estimates.json)
-and writes the ratio tables with their targets; `profile` and `perf` summarize
+and writes the ratio tables with their targets (with --hosts, also the host
+benchmarks benches/all.sh ran: Python, Go, C, nginx); `profile` and `perf` summarize
 callgrind and perf profiles of benches/profile.rs by where the time goes.
 """
 
@@ -104,6 +105,213 @@ def machine():
     return model or platform.processor(), cpus or str(os.cpu_count()), ext
 
 
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def go_benchmem(path):
+    """{(benchmark, alg): (ns/op, allocs/op)} from `go test -bench -benchmem` output."""
+    out = {}
+    try:
+        text = open(path).read()
+    except OSError:
+        return out
+    for mm in re.finditer(r"^Benchmark(\w+)/(\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op.*?\s(\d+) allocs/op",
+                          text, re.M):
+        out[(mm.group(1), mm.group(2))] = (float(mm.group(3)), int(mm.group(4)))
+    return out
+
+
+def hosts_section(d, w, summarize):
+    """The host benchmarks benches/all.sh ran into `d`: a ratio table per alg and host, the
+    details of each, their versions; their targets go into the summary."""
+    versions = {}
+    try:
+        for line in open(os.path.join(d, "versions.tsv")):
+            k, _, v = line.rstrip("\n").partition("\t")
+            versions[k] = v.strip() or "?"
+    except OSError:
+        pass
+    py, go, c, ng = (read_json(os.path.join(d, f"{h}.json")) for h in ("python", "go", "c", "nginx"))
+    gomem = go_benchmem(os.path.join(d, "go-bench.txt"))
+    by_alg = lambda data: {a["alg"]: a for a in data["algs"]} if data else {}  # noqa: E731
+    pya, goa, ca = by_alg(py), by_alg(go), by_alg(c)
+    algs = ["HS256", "RS256", "ES256", "EdDSA"]
+
+    w("## Hosts: the bindings against each language's usual JWT library\n")
+    w("Every host verifies **the same tokens and keys**, minted at the start of the run by "
+      "`benches/hosts/tokens.py` in the Rust fixtures' shape (header `alg`, `kid`, `typ`; the 257-byte "
+      "payload; RS256 with the committed 2048-bit key; HS256 secret, P-256 and Ed25519 keys fresh). Per call, "
+      "each library verifies the signature with the key pinned to the alg, checks exp / nbf, issuer and "
+      "audience, and hands back `sub`; warden's verified-token cache is off. Ratios are peer time / warden "
+      "time (higher: warden faster), measured in the same process, in interleaved rounds, in the measuring "
+      "thread's CPU time.\n")
+    load, minutes = "", ""
+    try:
+        load = open(os.path.join(d, "load.txt")).read().strip()
+        minutes = open(os.path.join(d, "minutes.txt")).read().strip()
+    except OSError:
+        pass
+    if load:
+        w(f"- load average before / after the host benchmarks: {load}; they took {minutes} min")
+    pv = py["versions"] if py else {}
+    w(f"- Python {pv.get('python', '?')}: warden's ctypes binding vs PyJWT {pv.get('pyjwt', '?')} and joserfc "
+      f"{pv.get('joserfc', '?')} (cryptography {pv.get('cryptography', '?')})")
+    w(f"- Go: {versions.get('go', '?')}, warden's cgo binding vs golang-jwt {versions.get('golang-jwt', '?')}")
+    w(f"- C: {versions.get('cc', '?')}; warden's C ABI (libwarden.so) vs libjwt {versions.get('libjwt', '?')} "
+      f"(Debian's libjwt-dev; {versions.get('openssl', 'OpenSSL ?')})")
+    w(f"- nginx {versions.get('nginx', '?')} (Debian's package) with `ngx_http_warden_module`, wrk "
+      f"{versions.get('wrk', '?')}\n")
+
+    def cell(r, target):
+        if r is None:
+            return "not run", "not run"
+        v = verdict(r, ">=", target) if target > 1 else ("PASS" if r > 1 else "**MISS**")
+        return f"{fmt_ratio(r, 1)} {v}", v
+
+    def r_of(rows, alg, peer, mine="warden_ns"):
+        a = rows.get(alg)
+        return ratio(a.get(peer), a.get(mine)) if a else None
+
+    w("### Ratios per alg and host\n")
+    w("Targets: Python ≥ 10 × PyJWT on HS256 and faster than PyJWT and joserfc on every alg; Go ≥ 8 × "
+      "golang-jwt on HS256 with 0 Go allocations per call, faster on every alg; C ≥ 10 × libjwt on HS256 "
+      "(other algs: faster). *Faster* is a ratio above 1.\n")
+    w("| alg | Python: PyJWT / warden | Python: joserfc / warden | Go: golang-jwt / warden | C: libjwt / warden |")
+    w("|---|---|---|---|---|")
+    py_hs, py_all, go_hs, go_all, c_hs, c_all = [], [], [], [], [], []
+    for alg in algs:
+        hs = alg == "HS256"
+        cells = []
+        for rows, peer, target, bucket_hs, bucket_all in (
+                (pya, "pyjwt_ns", 10.0, py_hs, py_all), (pya, "joserfc_ns", 1.0, None, py_all),
+                (goa, "golang_jwt_ns", 8.0, go_hs, go_all), (ca, "libjwt_ns", 10.0, c_hs, c_all)):
+            r = r_of(rows, alg, peer)
+            if rows is ca and alg == "EdDSA":
+                cells.append("— (not in libjwt 1.x)")
+                continue
+            text, v = cell(r, target if hs else 1.0)
+            cells.append(text)
+            label = f"{alg}{' vs joserfc' if peer == 'joserfc_ns' else ''}"
+            if hs and bucket_hs is not None:
+                bucket_hs.append((label, fmt_ratio(r, 1), v))
+            if not (hs and bucket_hs is not None):
+                bucket_all.append((label, fmt_ratio(r, 1), v))
+        w(f"| {alg} | " + " | ".join(cells) + " |")
+    w("")
+    go_allocs = []
+    for alg in algs:
+        if ("Warden", alg) in gomem:
+            n = gomem[("Warden", alg)][1]
+            go_allocs.append((alg, str(n), "PASS" if n == 0 else "**MISS**"))
+    summarize("Python binding ≥ 10 × PyJWT on HS256", py_hs)
+    summarize("Python binding faster than PyJWT and joserfc on every other case", py_all)
+    summarize("Go binding ≥ 8 × golang-jwt on HS256", go_hs)
+    summarize("Go binding: 0 Go allocations per verification (`-benchmem`)",
+              go_allocs or [("", "—", "not run")])
+    summarize("Go binding faster than golang-jwt on RS256, ES256, EdDSA", go_all)
+    summarize("C ABI ≥ 10 × libjwt on HS256", c_hs)
+
+    if py:
+        w("### Python\n")
+        w("`bindings/python/bench.py`: warden is `r = verifier.verify_jwt(token); r.ok and r.subject`; "
+          "*+ claims* also reads `r.scopes` and the whole claims dict. PyJWT: `jwt.decode(token, key, "
+          "algorithms=[alg], audience=..., issuer=...)`; joserfc: `jwt.decode` then `JWTClaimsRegistry"
+          "(iss=..., aud=...).validate`. Best of "
+          f"{py.get('rounds', '?')} interleaved rounds of {py.get('seconds', '?')} s each.\n")
+        w("| alg | token bytes | warden | warden + claims | PyJWT | joserfc | PyJWT / warden | joserfc / warden |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for a in py["algs"]:
+            w(f"| {a['alg']} | {a['bytes']} | {fmt_time(a['warden_ns'])} | {fmt_time(a['warden_claims_ns'])} "
+              f"| {fmt_time(a['pyjwt_ns'])} | {fmt_time(a['joserfc_ns'])} "
+              f"| {fmt_ratio(ratio(a['pyjwt_ns'], a['warden_ns']), 1)} "
+              f"| {fmt_ratio(ratio(a['joserfc_ns'], a['warden_ns']), 1)} |")
+        w("")
+    if go or gomem:
+        w("### Go\n")
+        w("`bindings/go/bench`: warden is `VerifyJWTInto(&r, token, 0)` (a reused `Result`), *owned* is "
+          "`VerifyJWT(token)` (a `Result` owning its strings); golang-jwt is `ParseWithClaims` into a claims "
+          "struct with `WithValidMethods`, `WithIssuer`, `WithAudience`, `WithExpirationRequired`, "
+          "`WithIssuedAt`. The ratio columns come from `TestRatios` (each on a locked OS thread, its CPU "
+          f"time, best of {go.get('rounds', '?') if go else '?'} interleaved rounds; garbage collection "
+          "runs on other threads and is not counted, which favours golang-jwt); the `go test -bench "
+          "-benchmem` columns are wall time per op and allocations per op, measured separately. Verdicts "
+          "use `TestRatios` for speed, `-benchmem` for allocations.\n")
+        w("| alg | warden | warden owned | golang-jwt | golang-jwt / warden | golang-jwt / owned "
+          "| `-bench` ratio | warden allocs/op | owned allocs/op | golang-jwt allocs/op |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for alg in algs:
+            a = goa.get(alg, {})
+            bw, bo, bj = gomem.get(("Warden", alg)), gomem.get(("WardenOwned", alg)), gomem.get(("GolangJWT", alg))
+            ba = lambda b: "—" if b is None else str(b[1])  # noqa: E731
+            w(f"| {alg} | {fmt_time(a.get('warden_ns'))} | {fmt_time(a.get('warden_owned_ns'))} "
+              f"| {fmt_time(a.get('golang_jwt_ns'))} | {fmt_ratio(ratio(a.get('golang_jwt_ns'), a.get('warden_ns')), 1)} "
+              f"| {fmt_ratio(ratio(a.get('golang_jwt_ns'), a.get('warden_owned_ns')), 1)} "
+              f"| {fmt_ratio(ratio(bj and bj[0], bw and bw[0]), 1)} | {ba(bw)} | {ba(bo)} | {ba(bj)} |")
+        fl = gomem.get(("WardenFloor", ""))
+        par = [f"{alg} {fmt_time(gomem[('WardenParallel', alg)][0])}" for alg in algs
+               if ("WardenParallel", alg) in gomem]
+        w("")
+        if par:
+            w(f"One verifier shared by GOMAXPROCS goroutines (`BenchmarkWardenParallel`, wall time per op): "
+              f"{', '.join(par)}.\n")
+        if fl:
+            w(f"The binding's own cost (`BenchmarkWardenFloor`, a token rejected at the first check): "
+              f"{fmt_time(fl[0])}, {fl[1]} allocs/op.\n")
+    if c:
+        w("### C\n")
+        w("`benches/c/bench_libjwt.c` (built by `benches/c/run.sh`): warden is one `warden_verifier`, one "
+          "reused `warden_result` and `warden_verify_jwt(v, token, len, 0, &r)` per call; libjwt is "
+          "`jwt_decode(&jwt, token, key, key_len)`, the alg pinned (`jwt_get_alg`), exp / nbf, iss, aud and "
+          "sub read and compared by the host (libjwt 1.10 has no claim validation), `jwt_free`. RS256 and "
+          "ES256 keys are PEM, which libjwt 1.x parses on every call: that is its API. Batches of about 2 ms "
+          f"of each, back to back, order alternating, for {c.get('seconds', '?')} s per alg; medians.\n")
+        w("| alg | token bytes | warden | libjwt | libjwt / warden (median of rounds) | rounds |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for a in c["algs"]:
+            w(f"| {a['alg']} | {a['bytes']} | {fmt_time(a['warden_ns'])} | {fmt_time(a['libjwt_ns'])} "
+              f"| {fmt_ratio(a['ratio'], 1)} | {a['rounds']} |")
+        w("")
+    nginx_items = []
+    if ng:
+        w("### nginx\n")
+        w(f"`bindings/nginx/bench.sh`: nginx {ng.get('nginx', '?')}, {ng['workers']} worker, `wrk -t{ng['threads']} "
+          f"-c{ng['connections']} -d{ng['duration']}` on loopback, best of {ng['rounds']} interleaved "
+          "round(s); wrk and nginx share the machine's cores (and whatever else runs on it). Every location "
+          "twice: serving a small static file, and proxying to an upstream on keepalive connections. "
+          "JWT locations use the shared tokens; API key and Basic come from the shared test vectors. "
+          "*CPU / req* is the nginx worker's CPU time per request, less sensitive to a busy machine than "
+          "req/s.\n")
+        try:
+            quiet = float(load.split()[0]) < 1.0
+        except (IndexError, ValueError):
+            quiet = False
+        w("The verdict uses the req/s ratio when the machine was quiet before the host benchmarks (1-minute "
+          "load average below 1); otherwise the CPU ratio, marked *(cpu)*: on a busy machine req/s measures "
+          "the other load as much as nginx.\n")
+        w("| backend | location | req/s | of unprotected | CPU / req | CPU ratio | p50 | p99 | target | |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
+        for b, locs in ng["backends"].items():
+            for name, r in locs.items():
+                t, v = ("", "")
+                if name == "HS256":
+                    by = r["ratio"] if quiet else r.get("cpu_ratio")
+                    mark = "" if quiet else " (cpu)"
+                    t, v = "≥ 0.90×", verdict(by, ">=", 0.90) + mark
+                    nginx_items.append((b, fmt_ratio(by) + mark, v))
+                p50 = "—" if r.get("p50") is None else f"{r['p50']:.2f} ms"
+                p99 = "—" if r.get("p99") is None else f"{r['p99']:.2f} ms"
+                w(f"| {b} | {name} | {r['rps']:,.0f} | {fmt_ratio(r['ratio'])} | {r['cpu_us']:.2f} µs "
+                  f"| {fmt_ratio(r.get('cpu_ratio'))} | {p50} | {p99} | {t} | {v} |")
+        w("")
+    summarize("nginx: an HS256 location keeps ≥ 90 % of an unprotected location's req/s (static; proxy)",
+              nginx_items or [("", "—", "not run")])
+
+
 def report(args):
     crit = args.criterion
     m = lambda g, b: median_ns(crit, g, b)  # noqa: E731
@@ -124,7 +332,11 @@ def report(args):
       "(iss, sub, aud, exp, iat, nbf, jti, scope, name); warden verifies them with an issuer and "
       "audience policy, and `jsonwebtoken` decodes them into a claims struct validating alg, exp, "
       "nbf, iss and aud.\n")
-    w("Generated by `benches/run.sh` — do not edit by hand.\n")
+    if args.hosts:
+        w("Generated by `benches/all.sh` (every benchmark; the Rust part is `benches/run.sh`) — do not edit "
+          "by hand.\n")
+    else:
+        w("Generated by `benches/run.sh` — do not edit by hand.\n")
     w("## Run\n")
     w(f"- date: {date}; commit `{commit}`{dirty}")
     w(f"- machine: {model}, {cpus} CPUs ({', '.join(ext) or 'no SHA/AVX flags'}); "
@@ -148,7 +360,7 @@ def report(args):
         """items: (label, value text, verdict) per measured case."""
         measured = "; ".join(f"{label} {val}" if label else val for label, val, _ in items)
         misses = sum(1 for _, _, v in items if "MISS" in v or v == "not run")
-        status = "PASS" if misses == 0 else f"**MISS** ({misses} of {len(items)})" if len(items) > 1 else "**MISS**"
+        status = "PASS" if misses == 0 else "not run" if all(v == "not run" for _, _, v in items) else f"**MISS** ({misses} of {len(items)})" if len(items) > 1 else "**MISS**"
         summary.append((target, measured, status))
 
     w("## JWT verification, cold (verified-token cache off)\n")
@@ -287,6 +499,9 @@ def report(args):
     w(f"One `set_jwks` costs the calling thread {fmt_time(sa)} for the swapped set (HS256, ES256, "
       f"RS256 and EdDSA keys) and {fmt_time(se)} for all twelve bench keys.\n")
 
+    if args.hosts:
+        hosts_section(args.hosts, w, summarize)
+
     if args.profile:
         parts = [p for p in args.profile if os.path.exists(p)]
         if parts:
@@ -295,7 +510,11 @@ def report(args):
                 w(open(p).read().strip() + "\n")
 
     w("## Rerun\n")
-    w("```sh\nbenches/run.sh              # about 5 minutes on 2 cores after the build; writes BENCHMARKS.md\n"
+    w("```sh\nbenches/all.sh              # everything: the hosts, then the Rust benches; writes BENCHMARKS.md\n"
+      "benches/all.sh --quick      # the same, short: a smoke test\n"
+      "benches/all.sh --only c,go  # some hosts only (rust, python, go, c, nginx); the report goes to\n"
+      "                            # $CARGO_TARGET_DIR/warden-bench-hosts/BENCHMARKS.md\n"
+      "benches/run.sh              # the Rust benches only: about 5 minutes on 2 cores after the build\n"
       "benches/run.sh --quick      # shorter measurements, for a smoke test\n"
       "benches/run.sh --profile    # also profile (callgrind, perf; about 2 more minutes) and include the tables\n"
       "cargo bench --bench jwt -- jwt_ES256   # one group, criterion's own output\n```\n")
@@ -303,7 +522,9 @@ def report(args):
       "`benches/credentials.rs` (API keys, Basic cold and cached), `benches/scaling.rs` (threads, "
       "key-set swaps), `benches/profile.rs` + `benches/profile.sh` (plain loops for callgrind / perf). "
       "Fixtures: `benches/common/mod.rs` (keys generated with ring at start-up; RSA from "
-      "`benches/data/rsa2048.pk8.der`, our own test key).")
+      "`benches/data/rsa2048.pk8.der`, our own test key). Hosts: `benches/hosts/tokens.py` (the shared "
+      "tokens), `bindings/python/bench.py`, `bindings/go/bench/`, `benches/c/` (`run.sh`, "
+      "`bench_libjwt.c`), `bindings/nginx/bench.sh`; each also runs alone (see its header).")
     head = ["## Targets\n", "| target | measured | |", "|---|---|---|"]
     head += [f"| {t} | {meas} | {st} |" for t, meas, st in summary]
     out[summary_at:summary_at] = head + [""]
@@ -492,6 +713,7 @@ def main():
     r.add_argument("--profile", action="append", help="markdown from profile.sh (repeatable)")
     r.add_argument("--load", default="")
     r.add_argument("--minutes", default="")
+    r.add_argument("--hosts", help="the directory benches/all.sh wrote the host benchmarks to")
     r.add_argument("--out", required=True)
     p = sub.add_parser("profile")
     p.add_argument("--out", required=True)

@@ -5,6 +5,9 @@
 #   benches/run.sh --quick     short measurements: a smoke test, not numbers to publish
 #   benches/run.sh --profile   also profile (benches/profile.sh: callgrind, and perf
 #                              where it works) and include the breakdowns
+#   benches/run.sh --hosts DIR also report the host benchmarks in DIR (benches/all.sh,
+#                              which runs everything, passes it)
+#   benches/run.sh --out FILE  write FILE instead of BENCHMARKS.md
 #
 # Extra arguments after `--` go to every criterion binary (e.g. a filter).
 # Honours CARGO_TARGET_DIR. Ratios within one run are what count: on a shared
@@ -14,13 +17,17 @@ cd "$(dirname "$0")/.."
 
 QUICK=0
 PROFILE=0
+HOSTS_ARGS=()
+OUT=BENCHMARKS.md
 EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --profile) PROFILE=1 ;;
+        --hosts) HOSTS_ARGS=(--hosts "$2"); shift ;;
+        --out) OUT="$2"; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        *) echo "usage: benches/run.sh [--quick] [--profile] [-- criterion args]" >&2; exit 2 ;;
+        *) echo "usage: benches/run.sh [--quick] [--profile] [--hosts DIR] [--out FILE] [-- criterion args]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -58,6 +65,6 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 python3 benches/report.py report --criterion "$CRITERION_HOME" --notes "$WARDEN_BENCH_NOTES" \
-    "${PROFILE_ARGS[@]}" --load "$LOAD_BEFORE / $LOAD_AFTER" \
-    --minutes "$MINUTES" --out BENCHMARKS.md
-echo "wrote BENCHMARKS.md"
+    "${PROFILE_ARGS[@]}" "${HOSTS_ARGS[@]}" --load "$LOAD_BEFORE / $LOAD_AFTER" \
+    --minutes "$MINUTES" --out "$OUT"
+echo "wrote $OUT"
