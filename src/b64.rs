@@ -115,9 +115,26 @@ fn put3(o: &mut [u8; 3], v: u32) {
     *o = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
 }
 
-/// Decode `input` into `dst`, which is exactly `unpadded_decoded_len` long.
+/// Decode `input` into `dst`, which is exactly `unpadded_decoded_len` long:
+/// whole 32-character blocks with AVX2 where the CPU has it, the rest (and
+/// everything, elsewhere) with the table decoder below.
 #[inline]
 fn decode_url_into(input: &[u8], dst: &mut [u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if input.len() >= avx2::BLOCK && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            let Some(done) = (unsafe { avx2::decode_blocks(input, dst) }) else { return false };
+            return decode_url_scalar(&input[done * avx2::BLOCK..], &mut dst[done * avx2::OUT..]);
+        }
+    }
+    decode_url_scalar(input, dst)
+}
+
+/// The portable decoder: sixteen characters per step through the pre-shifted
+/// tables, then single quanta, then the strict final partial quantum.
+#[inline]
+fn decode_url_scalar(input: &[u8], dst: &mut [u8]) -> bool {
     let full = input.len() / 4;
     let mut bad = 0u32;
     // Sixteen characters to twelve bytes per step, on fixed-size arrays so
@@ -175,6 +192,140 @@ fn decode_url_into(input: &[u8], dst: &mut [u8]) -> bool {
             true
         }
         _ => false,
+    }
+}
+
+/// base64url decoding 32 characters at a time with AVX2, after Muła and
+/// Lemire ("Faster Base64 Encoding and Decoding Using AVX2 Instructions",
+/// 2018), adapted to the URL alphabet. Validity is decided per character from
+/// its two nibbles, so the accepted set is exactly the table decoder's; only
+/// whole blocks (eight whole quanta) are done here, the caller decodes the
+/// rest, including the strict final quantum.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use core::arch::x86_64::*;
+
+    /// Characters per step, and the bytes they decode to.
+    pub const BLOCK: usize = 32;
+    pub const OUT: usize = 24;
+
+    /// Characters grouped by high nibble; a bit per group.
+    const DASH: u8 = 1; // 0x2_: only `-` (0x2D)
+    const DIGIT: u8 = 2; // 0x3_: `0`..`9`
+    const LETTER: u8 = 4; // 0x4_, 0x6_: `A`..`O`, `a`..`o` (0x_0 is `@` / backquote)
+    const UPPER_P: u8 = 8; // 0x5_: `P`..`Z` and `_` (0x5F)
+    const LOWER_P: u8 = 16; // 0x7_: `p`..`z`
+    const NEVER: u8 = 32; // every other high nibble, non-ASCII included
+
+    const fn hi_groups() -> [u8; 16] {
+        let mut t = [NEVER; 16];
+        t[2] = DASH;
+        t[3] = DIGIT;
+        t[4] = LETTER;
+        t[5] = UPPER_P;
+        t[6] = LETTER;
+        t[7] = LOWER_P;
+        t
+    }
+
+    /// For each low nibble, the groups in which it is *not* a character of
+    /// the alphabet: a byte is valid when `lo[l] & hi[h] == 0`.
+    const fn lo_invalid() -> [u8; 16] {
+        let mut t = [0u8; 16];
+        let mut l = 0;
+        while l < 16 {
+            let mut m = NEVER;
+            if l != 0xD {
+                m |= DASH;
+            }
+            if l > 9 {
+                m |= DIGIT;
+            }
+            if l == 0 {
+                m |= LETTER;
+            }
+            if l > 0xA && l != 0xF {
+                m |= UPPER_P;
+            }
+            if l > 0xA {
+                m |= LOWER_P;
+            }
+            t[l] = m;
+            l += 1;
+        }
+        t
+    }
+
+    /// What to add to a character, by high nibble, to get its digit value
+    /// (`_` is corrected separately: it shares 0x5_ with `P`..`Z`).
+    const fn shifts() -> [i8; 16] {
+        let mut t = [0i8; 16];
+        t[2] = 62 - b'-' as i8;
+        t[3] = 52 - b'0' as i8;
+        t[4] = -(b'A' as i8);
+        t[5] = -(b'A' as i8);
+        t[6] = 26 - b'a' as i8;
+        t[7] = 26 - b'a' as i8;
+        t
+    }
+
+    const HI: [u8; 16] = hi_groups();
+    const LO: [u8; 16] = lo_invalid();
+    const SHIFT: [i8; 16] = shifts();
+
+    #[inline(always)]
+    unsafe fn table(t: &[u8; 16]) -> __m256i {
+        let x = _mm_loadu_si128(t.as_ptr().cast());
+        _mm256_broadcastsi128_si256(x)
+    }
+
+    /// Decode the whole 32-character blocks of `input` into `dst` (which
+    /// holds at least their 24 bytes each). Returns how many blocks were
+    /// done, or `None` when any of their characters is outside the alphabet.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn decode_blocks(input: &[u8], dst: &mut [u8]) -> Option<usize> {
+        let blocks = (input.len() / BLOCK).min(dst.len() / OUT);
+        let hi_t = table(&HI);
+        let lo_t = table(&LO);
+        let shift_t = table(&SHIFT.map(|v| v as u8));
+        let nibble = _mm256_set1_epi8(0x0F);
+        let underscore = _mm256_set1_epi8(b'_' as i8);
+        let underscore_fix = _mm256_set1_epi8(33); // 63 - b'_' minus the 0x5_ shift
+        let pack_pairs = _mm256_set1_epi32(0x0140_0140);
+        let pack_quads = _mm256_set1_epi32(0x0001_1000);
+        // Per 128-bit lane: the three value bytes of each 32-bit word, most
+        // significant first; then the two lanes' twelve bytes side by side.
+        let order = _mm256_setr_epi8(
+            2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1,
+            -1,
+        );
+        let lanes = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
+        let mut bad = _mm256_setzero_si256();
+        for k in 0..blocks {
+            // SAFETY: k < blocks, so 32 bytes from k * 32 are inside `input`.
+            let x = _mm256_loadu_si256(input.as_ptr().add(k * BLOCK).cast());
+            let hi = _mm256_and_si256(_mm256_srli_epi32(x, 4), nibble);
+            let lo = _mm256_and_si256(x, nibble);
+            let invalid = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, lo), _mm256_shuffle_epi8(hi_t, hi));
+            bad = _mm256_or_si256(bad, invalid);
+            let fix = _mm256_and_si256(_mm256_cmpeq_epi8(x, underscore), underscore_fix);
+            let v = _mm256_add_epi8(_mm256_add_epi8(x, _mm256_shuffle_epi8(shift_t, hi)), fix);
+            let merged = _mm256_madd_epi16(_mm256_maddubs_epi16(v, pack_pairs), pack_quads);
+            let out = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(merged, order), lanes);
+            // SAFETY: k < blocks, so 24 bytes from k * 24 are inside `dst`;
+            // exactly 16 + 8 are written.
+            let o = dst.as_mut_ptr().add(k * OUT);
+            _mm_storeu_si128(o.cast(), _mm256_castsi256_si128(out));
+            _mm_storel_epi64(o.add(16).cast(), _mm256_extracti128_si256(out, 1));
+        }
+        if _mm256_testz_si256(bad, bad) == 1 {
+            Some(blocks)
+        } else {
+            None
+        }
     }
 }
 
@@ -254,6 +405,37 @@ mod tests {
         let mut v = Vec::new();
         let r = decode_url_append(enc.as_bytes(), &mut v).unwrap();
         assert_eq!(&v[r], &long[..]);
+    }
+
+    #[test]
+    fn long_inputs_agree_with_the_strict_engine() {
+        // Lengths across several 32-character blocks (the vector path) and
+        // every byte value at every position of one of them: the accepted
+        // set and the output match the reference engine exactly.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..200usize {
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let enc = encode(&URL, &bytes);
+            let mut v = Vec::new();
+            let r = decode_url_append(enc.as_bytes(), &mut v).unwrap();
+            assert_eq!(&v[r], &bytes[..], "{len}");
+        }
+        let base = encode(&URL, &(0..96).map(|_| next() as u8).collect::<Vec<_>>()).into_bytes();
+        for at in 0..base.len() {
+            for c in 0..=255u8 {
+                let mut s = base.clone();
+                s[at] = c;
+                let mut v = Vec::new();
+                let fast = decode_url_append(&s, &mut v).map(|r| v[r].to_vec());
+                assert_eq!(fast, URL.decode(&s).ok(), "byte {c:#x} at {at}");
+            }
+        }
     }
 
     #[test]
