@@ -188,7 +188,18 @@ impl<'a> Iterator for Decoded<'a> {
 /// in order. The whole document is validated, including nested values,
 /// before this returns `Ok`; `member` may be called for members of a document
 /// that later turns out malformed, so callers must not act on them until then.
-pub fn for_each_member<'a, F>(doc: &'a [u8], mut member: F) -> R<()>
+pub fn for_each_member<'a, F>(doc: &'a [u8], member: F) -> R<()>
+where
+    F: FnMut(RawStr<'a>, Value<'a>) -> R<()>,
+{
+    match flat::Quotes::of(doc) {
+        Some(quotes) => flat::members(doc, &quotes, member),
+        None => members_general(doc, member),
+    }
+}
+
+/// [`for_each_member`] for any document: UTF-8 check, then the scanner.
+fn members_general<'a, F>(doc: &'a [u8], mut member: F) -> R<()>
 where
     F: FnMut(RawStr<'a>, Value<'a>) -> R<()>,
 {
@@ -308,6 +319,236 @@ pub fn object_get<'a>(raw: &'a [u8], name: &[u8]) -> Option<Value<'a>> {
         Ok(())
     });
     found
+}
+
+/// The fast path for the usual JWT header or payload: printable ASCII with
+/// no backslash anywhere (so no escapes, no control characters, nothing
+/// to check for UTF-8) and at most [`flat::MAX_LEN`] bytes. One pass finds
+/// that out and marks every `"`; the top level is then walked quote to
+/// quote, and nested values go to the general scanner. Same grammar, same
+/// verdicts as the general path (a test holds the two together); documents
+/// outside the fast path's preconditions are simply not taken.
+mod flat {
+    use super::{Malformed, RawStr, Scanner, Value, R};
+
+    /// Longest document the fast path takes (a quote bitmap this long lives
+    /// on the stack).
+    pub const MAX_LEN: usize = 1024;
+    const WORDS: usize = MAX_LEN / 64;
+
+    /// Bit `i` set where `doc[i]` is `"`.
+    pub struct Quotes {
+        pub(super) bits: [u64; WORDS],
+    }
+
+    impl Quotes {
+        /// The quote bitmap of `doc`, or `None` when `doc` is too long or has
+        /// a byte outside printable ASCII (0x20..=0x7F) or a backslash.
+        #[inline]
+        pub fn of(doc: &[u8]) -> Option<Quotes> {
+            if doc.len() > MAX_LEN {
+                return None;
+            }
+            let mut q = Quotes { bits: [0; WORDS] };
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2 (checked just above).
+                    return unsafe { avx2::mark(doc, &mut q.bits) }.then_some(q);
+                }
+            }
+            mark_swar(doc, &mut q.bits).then_some(q)
+        }
+
+        /// The first quote at or after `from`.
+        #[inline]
+        fn next(&self, from: usize) -> Option<usize> {
+            let mut w = from / 64;
+            let mut bits = *self.bits.get(w)? & (!0u64 << (from % 64));
+            loop {
+                if bits != 0 {
+                    return Some(w * 64 + bits.trailing_zeros() as usize);
+                }
+                w += 1;
+                bits = *self.bits.get(w)?;
+            }
+        }
+    }
+
+    /// Eight bytes at a time: flag bytes that are `"` (into the bitmap) and
+    /// bytes that rule the fast path out.
+    pub(super) fn mark_swar(doc: &[u8], bits: &mut [u64; WORDS]) -> bool {
+        const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        const ONE: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        // 0x80 in each byte of x that is zero, exactly (no borrow between bytes).
+        let zero = |x: u64| !(((x & LO7).wrapping_add(LO7)) | x | LO7);
+        let mut bad = 0u64;
+        let mut chunks = doc.chunks_exact(8);
+        for (n, c) in (&mut chunks).enumerate() {
+            let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            let q = zero(x ^ (ONE * b'"' as u64));
+            // High bit set (non-ASCII), below 0x20 (0x20 + 0x60 = 0x80), or `\`.
+            bad |= x | ((x & LO7).wrapping_add(ONE * 0x60) ^ HI) | zero(x ^ (ONE * b'\\' as u64));
+            // Gather the eight flags into eight bits.
+            let m = (q >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+            bits[n / 8] |= m << (n % 8 * 8);
+        }
+        let done = doc.len() - chunks.remainder().len();
+        for (k, &c) in chunks.remainder().iter().enumerate() {
+            let i = done + k;
+            bad |= ((!(0x20..0x80).contains(&c) || c == b'\\') as u64) << 7;
+            bits[i / 64] |= ((c == b'"') as u64) << (i % 64);
+        }
+        bad & HI == 0
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx2 {
+        use super::WORDS;
+        use core::arch::x86_64::*;
+
+        /// [`super::mark_swar`], 32 bytes at a time.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        pub unsafe fn mark(doc: &[u8], bits: &mut [u64; WORDS]) -> bool {
+            let quote = _mm256_set1_epi8(b'"' as i8);
+            let backslash = _mm256_set1_epi8(b'\\' as i8);
+            // As signed bytes, everything below 0x20 and everything from 0x80
+            // up is less than 0x20.
+            let space = _mm256_set1_epi8(0x20);
+            let mut bad = _mm256_setzero_si256();
+            let mut chunks = doc.chunks_exact(32);
+            for (n, c) in (&mut chunks).enumerate() {
+                // SAFETY: `c` is 32 bytes long.
+                let x = _mm256_loadu_si256(c.as_ptr().cast());
+                let b = _mm256_or_si256(_mm256_cmpgt_epi8(space, x), _mm256_cmpeq_epi8(x, backslash));
+                bad = _mm256_or_si256(bad, b);
+                let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, quote)) as u32 as u64;
+                bits[n / 2] |= m << (n % 2 * 32);
+            }
+            let rest = chunks.remainder().len();
+            if rest > 0 {
+                if doc.len() < 32 {
+                    return super::mark_swar(doc, bits);
+                }
+                // The last 32 bytes, overlapping what is done: their first
+                // `32 - rest` were checked already (checking them again
+                // changes nothing) and their quote bits are shifted out.
+                let done = doc.len() - rest;
+                // SAFETY: doc.len() >= 32, so the 32 bytes before its end exist.
+                let x = _mm256_loadu_si256(doc.as_ptr().add(doc.len() - 32).cast());
+                let b = _mm256_or_si256(_mm256_cmpgt_epi8(space, x), _mm256_cmpeq_epi8(x, backslash));
+                bad = _mm256_or_si256(bad, b);
+                let m = (_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, quote)) as u32 >> (32 - rest)) as u64;
+                bits[done / 64] |= m << (done % 64);
+            }
+            _mm256_testz_si256(bad, bad) == 1
+        }
+    }
+
+    #[inline(always)]
+    fn spaces(b: &[u8], mut i: usize) -> usize {
+        // Tabs and line breaks are control bytes: not in a fast document.
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    }
+
+    /// A NumericDate-like integer at `i` (no sign, fraction or exponent, at
+    /// most 15 digits, so exact in a double): its value and the index after
+    /// it. Anything else is left to the general scanner.
+    #[inline(always)]
+    fn integer(b: &[u8], i: usize) -> Option<(Value<'_>, usize)> {
+        let mut j = i;
+        let mut n = 0u64;
+        while let Some(&c) = b.get(j) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            n = n * 10 + d as u64;
+            j += 1;
+        }
+        let digits = j - i;
+        let plain = !matches!(b.get(j), Some(b'.' | b'e' | b'E'));
+        // "0" is fine, "01" is not: the general scanner says so.
+        if plain && digits <= 15 && (digits == 1 || b[i] != b'0') {
+            Some((Value::Num { text: &b[i..j], value: n as f64 }, j))
+        } else {
+            None
+        }
+    }
+
+    /// Any value at `*i`, nested containers included, by the general scanner.
+    fn general<'a>(b: &'a [u8], i: &mut usize) -> R<Value<'a>> {
+        let mut s = Scanner { b, i: *i };
+        let v = s.value(1)?;
+        *i = s.i;
+        Ok(v)
+    }
+
+    /// `for_each_member` on a document `Quotes::of` accepted.
+    pub fn members<'a, F>(b: &'a [u8], quotes: &Quotes, mut member: F) -> R<()>
+    where
+        F: FnMut(RawStr<'a>, Value<'a>) -> R<()>,
+    {
+        let mut i = spaces(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return Err(Malformed);
+        }
+        i = spaces(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return Err(Malformed);
+                }
+                let end = quotes.next(i + 1).ok_or(Malformed)?;
+                let name = RawStr { raw: &b[i + 1..end], escaped: false };
+                i = spaces(b, end + 1);
+                if b.get(i) != Some(&b':') {
+                    return Err(Malformed);
+                }
+                i = spaces(b, i + 1);
+                let v = match b.get(i) {
+                    Some(b'"') => {
+                        let end = quotes.next(i + 1).ok_or(Malformed)?;
+                        let s = RawStr { raw: &b[i + 1..end], escaped: false };
+                        i = end + 1;
+                        Value::Str(s)
+                    }
+                    Some(b'0'..=b'9') => match integer(b, i) {
+                        Some((v, j)) => {
+                            i = j;
+                            v
+                        }
+                        None => general(b, &mut i)?,
+                    },
+                    _ => general(b, &mut i)?,
+                };
+                member(name, v)?;
+                i = spaces(b, i);
+                match b.get(i) {
+                    Some(b',') => i = spaces(b, i + 1),
+                    Some(b'}') => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return Err(Malformed),
+                }
+            }
+        }
+        if spaces(b, i) == b.len() {
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -580,6 +821,135 @@ mod tests {
         assert!(for_each_member(b"{\"a\":\"\xff\"}", |_, _| Ok(())).is_err());
         let big = format!("{{\"a\":{}}}", "9".repeat(310));
         assert!(members(&big).is_err());
+    }
+
+    /// Every member as (name, value text or type), or the error.
+    fn trace(doc: &[u8], fast: bool) -> R<Vec<(Vec<u8>, String)>> {
+        let mut out = Vec::new();
+        let f = |k: RawStr<'_>, v: Value<'_>| {
+            let v = match v {
+                Value::Str(s) => format!("s{:?}{}", s.raw, s.escaped),
+                Value::Num { text, value } => format!("n{text:?}{}", value.to_bits()),
+                Value::Array(r) | Value::Object(r) => format!("c{r:?}"),
+                other => other.type_name().to_string(),
+            };
+            out.push((k.raw.to_vec(), v));
+            Ok(())
+        };
+        if fast {
+            let q = flat::Quotes::of(doc).ok_or(Malformed)?;
+            flat::members(doc, &q, f)?;
+        } else {
+            members_general(doc, f)?;
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_scanner() {
+        let seeds: [&[u8]; 9] = [
+            br#"{"a":0,"b":123456789012345,"c":1234567890123456,"d":-0,"e":1e5,"f":0.5,"g":10}"#,
+            br#"{"alg":"HS256","kid":"k1","typ":"JWT"}"#,
+            br#" { "iss" : "https://a.example" , "aud" : ["x", "y"], "exp": 1700000000, "n":null } "#,
+            br#"{"a":{"b":[1,2,{"c":"d"}]},"t":true,"f":false,"x":-1.5e3,"e":"","s":"a b"}"#,
+            br#"{}"#,
+            br#"{"a":1}"#,
+            br#"{"scope":"read write","scp":["a"],"nbf":0,"iat":12.5}"#,
+            br#"{"":"","x":[],"y":{}}"#,
+            br#"{"q":"x\"y","z":"\u0041"}"#,
+        ];
+        let bytes = [
+            b'"', b'\\', b'{', b'}', b'[', b']', b':', b',', b' ', b'\t', b'\n', 0, 0x1f, 0x7f, 0x80, 0xc3, b'a', b'1',
+            b'-', b'e', b'.', b'n', b't',
+        ];
+        let fast_taken = core::cell::Cell::new(0);
+        let check = |doc: &[u8]| {
+            let general = trace(doc, false);
+            if flat::Quotes::of(doc).is_some() {
+                fast_taken.set(fast_taken.get() + 1);
+                assert_eq!(trace(doc, true), general, "{:?}", String::from_utf8_lossy(doc));
+            } else {
+                // Not taken by the fast path: there is a reason in the bytes.
+                assert!(doc.len() > flat::MAX_LEN || doc.iter().any(|&c| !(0x20..0x80).contains(&c) || c == b'\\'));
+            }
+            // And the public entry point agrees with the general scanner.
+            let mut n = 0;
+            assert_eq!(
+                for_each_member(doc, |_, _| {
+                    n += 1;
+                    Ok(())
+                })
+                .is_ok(),
+                general.is_ok()
+            );
+        };
+        for seed in seeds {
+            check(seed);
+            for at in 0..=seed.len() {
+                for &c in &bytes {
+                    let mut d = seed.to_vec();
+                    d.insert(at, c);
+                    check(&d);
+                    if at < seed.len() {
+                        let mut d = seed.to_vec();
+                        d[at] = c;
+                        check(&d);
+                    }
+                }
+                if at < seed.len() {
+                    let mut d = seed.to_vec();
+                    d.remove(at);
+                    check(&d);
+                }
+            }
+        }
+        assert!(fast_taken.get() > 1000, "{}", fast_taken.get());
+        // Around the 32- and 64-byte blocks of the quote bitmap, and its limit.
+        for len in [30usize, 31, 32, 33, 62, 63, 64, 65, 95, 96, 97, 127, 128, 129, 1000, 1014, 1015, 1016, 1100] {
+            let pad = len.saturating_sub(10);
+            let doc = format!("{{\"k\":\"{}\"}}", "v".repeat(pad));
+            check(doc.as_bytes());
+            let doc = format!("{{\"{}\":1}}", "n".repeat(pad));
+            check(doc.as_bytes());
+            let doc = format!("{{\"k\":\"{}\\\"}}", "v".repeat(pad));
+            check(doc.as_bytes());
+        }
+        let long = format!("{{\"k\":\"{}\"}}", "v".repeat(flat::MAX_LEN));
+        assert!(flat::Quotes::of(long.as_bytes()).is_none());
+        assert!(for_each_member(long.as_bytes(), |_, _| Ok(())).is_ok());
+    }
+
+    #[test]
+    fn quote_bitmaps_agree() {
+        // The AVX2 and SWAR markers give the same bitmap and verdict.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for len in 0..300usize {
+            for round in 0..20 {
+                let doc: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        match round % 4 {
+                            0 => b" \"a{"[(state % 4) as usize],
+                            _ => (state >> 8) as u8 % if round % 4 == 1 { 0x80 } else { 0xff },
+                        }
+                    })
+                    .collect();
+                let mut swar = [0u64; flat::MAX_LEN / 64];
+                let ok = flat::mark_swar(&doc, &mut swar);
+                let want: Vec<usize> = doc.iter().enumerate().filter(|(_, &c)| c == b'"').map(|(i, _)| i).collect();
+                let got: Vec<usize> = (0..len).filter(|&i| swar[i / 64] >> (i % 64) & 1 == 1).collect();
+                assert_eq!(ok, doc.iter().all(|&c| (0x20..0x80).contains(&c) && c != b'\\'));
+                if ok {
+                    assert_eq!(got, want);
+                }
+                if let Some(q) = flat::Quotes::of(&doc) {
+                    assert!(ok);
+                    assert_eq!(q.bits, swar);
+                }
+            }
+        }
     }
 
     #[test]

@@ -113,6 +113,12 @@ impl NameSpan {
         NameSpan { start: start as u32, len: name.raw.len() as u32, escaped: name.escaped }
     }
 
+    /// Offset of the name's first byte in its document.
+    #[inline]
+    pub(crate) fn start(&self) -> usize {
+        self.start as usize
+    }
+
     #[inline]
     pub(crate) fn get<'a>(&self, doc: &'a [u8]) -> RawStr<'a> {
         RawStr { raw: &doc[self.start as usize..(self.start + self.len) as usize], escaped: self.escaped }

@@ -80,6 +80,116 @@ fn string(v: Value<'_>) -> Result<RawStr<'_>, Malformed> {
     }
 }
 
+/// A member name packed into a word, for matching and duplicate checks in
+/// a couple of instructions: the decoded name's bytes, little-endian,
+/// zero-padded. Names of more than 8 decoded bytes, or holding a NUL (only
+/// possible escaped, and it would collide with the padding), have none.
+/// Distinct names with a key have distinct keys.
+#[inline]
+fn key(name: &RawStr<'_>) -> Option<u64> {
+    let mut k = 0u64;
+    let mut n = 0;
+    if !name.escaped {
+        if name.raw.len() > 8 {
+            return None;
+        }
+        for &b in name.raw {
+            k |= (b as u64) << (8 * n);
+            n += 1;
+        }
+        return Some(k);
+    }
+    for b in name.decoded() {
+        if n == 8 || b == 0 {
+            return None;
+        }
+        k |= (b as u64) << (8 * n);
+        n += 1;
+    }
+    Some(k)
+}
+
+/// The key of a registered name (compile time).
+const fn k(name: &[u8]) -> u64 {
+    let mut k = 0u64;
+    let mut i = 0;
+    while i < name.len() {
+        k |= (name[i] as u64) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+const ALG: u64 = k(b"alg");
+const KID: u64 = k(b"kid");
+const TYP: u64 = k(b"typ");
+const CTY: u64 = k(b"cty");
+const CRIT: u64 = k(b"crit");
+const EXP: u64 = k(b"exp");
+const NBF: u64 = k(b"nbf");
+const IAT: u64 = k(b"iat");
+const ISS: u64 = k(b"iss");
+const SUB: u64 = k(b"sub");
+const JTI: u64 = k(b"jti");
+const AUD: u64 = k(b"aud");
+const SCOPE: u64 = k(b"scope");
+const SCP: u64 = k(b"scp");
+
+/// Duplicate detection while a document's members go by: by key while every
+/// name has one (the usual case), else over all the names at the end.
+struct Members<'n> {
+    names: &'n mut Vec<NameSpan>,
+    keys: [u64; 32],
+    /// Every name so far had a key and fitted in `keys`.
+    keyed: bool,
+}
+
+impl<'n> Members<'n> {
+    fn new(names: &'n mut Vec<NameSpan>) -> Self {
+        names.clear();
+        Members { names, keys: [0; 32], keyed: true }
+    }
+
+    /// Record `name`; its key, when it has one. A name already seen under
+    /// the same key is a duplicate: malformed at once.
+    #[inline]
+    fn add(&mut self, doc: &[u8], name: &RawStr<'_>) -> Result<Option<u64>, Malformed> {
+        let n = self.names.len();
+        let span = NameSpan::of(doc, *name);
+        self.names.push(span);
+        let k = match doc.get(span.start()..span.start() + 8) {
+            // The usual name: one load, masked to its length.
+            Some(w) if !name.escaped && name.raw.len() <= 8 => {
+                let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+                Some(w & u64::MAX.checked_shr(64 - 8 * name.raw.len() as u32).unwrap_or(0))
+            }
+            _ => key(name),
+        };
+        match k {
+            Some(k) if self.keyed && n < self.keys.len() => {
+                if self.keys[..n].contains(&k) {
+                    return Err(Malformed);
+                }
+                self.keys[n] = k;
+            }
+            _ => self.keyed = false,
+        }
+        Ok(k)
+    }
+
+    /// After the last member: names without keys are compared the slow way.
+    fn finish(self, doc: &[u8]) -> Result<(), Malformed> {
+        if !self.keyed && has_duplicate(doc, self.names) {
+            return Err(Malformed);
+        }
+        Ok(())
+    }
+}
+
+fn array_of_strings(raw: &[u8]) -> bool {
+    json::array_items(raw).all(|i| matches!(i, Value::Str(_)))
+}
+
 /// Split, decode and parse `token`. The caller has checked its size.
 pub fn parse<'t, 'a>(
     token: &'t [u8],
@@ -93,28 +203,27 @@ pub fn parse<'t, 'a>(
     let (h64, p64, s64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
 
     dec.clear();
-    names.clear();
     let hr = b64::decode_url_append(h64, dec).ok_or(Malformed)?;
     let pr = b64::decode_url_append(p64, dec).ok_or(Malformed)?;
     let sr = b64::decode_url_append(s64, dec).ok_or(Malformed)?;
     let dec: &'a [u8] = dec;
     let (hdoc, pdoc) = (&dec[hr], &dec[pr]);
 
+    // Registered header parameters and claims of the wrong type are
+    // malformed (SPEC §5 "Parsing").
     let mut header = Header::default();
+    let mut seen = Members::new(names);
     json::for_each_member(hdoc, |name, v| {
-        names.push(NameSpan::of(hdoc, name));
-        // Registered header parameters of the wrong type are malformed.
-        let mut buf = [0u8; 8];
-        match short_name(&name, &mut buf) {
-            b"alg" => header.alg = Some(string(v)?),
-            b"kid" => header.kid = Some(string(v)?),
-            b"typ" => header.typ = Some(string(v)?),
-            b"cty" => {
+        match seen.add(hdoc, &name)? {
+            Some(ALG) => header.alg = Some(string(v)?),
+            Some(KID) => header.kid = Some(string(v)?),
+            Some(TYP) => header.typ = Some(string(v)?),
+            Some(CTY) => {
                 string(v)?;
             }
-            b"crit" => {
+            Some(CRIT) => {
                 let Value::Array(raw) = v else { return Err(Malformed) };
-                if !json::array_items(raw).all(|i| matches!(i, Value::Str(_))) {
+                if !array_of_strings(raw) {
                     return Err(Malformed);
                 }
                 header.crit = true;
@@ -123,40 +232,31 @@ pub fn parse<'t, 'a>(
         }
         Ok(())
     })?;
-    if has_duplicate(hdoc, names) {
-        return Err(Malformed);
-    }
-    names.clear();
+    seen.finish(hdoc)?;
 
     let mut c = Claims::default();
+    let mut seen = Members::new(names);
     json::for_each_member(pdoc, |name, v| {
-        names.push(NameSpan::of(pdoc, name));
-        let mut buf = [0u8; 8];
-        match short_name(&name, &mut buf) {
-            b"exp" => c.exp = Some(date(v)?),
-            b"nbf" => c.nbf = Some(date(v)?),
-            b"iat" => c.iat = Some(date(v)?),
-            b"iss" => c.iss = Some(string(v)?),
-            b"sub" => c.sub = Some(string(v)?),
-            b"jti" => c.jti = Some(string(v)?),
-            b"aud" => {
+        match seen.add(pdoc, &name)? {
+            Some(EXP) => c.exp = Some(date(v)?),
+            Some(NBF) => c.nbf = Some(date(v)?),
+            Some(IAT) => c.iat = Some(date(v)?),
+            Some(ISS) => c.iss = Some(string(v)?),
+            Some(SUB) => c.sub = Some(string(v)?),
+            Some(JTI) => c.jti = Some(string(v)?),
+            Some(AUD) => {
                 c.aud = Some(match v {
                     Value::Str(s) => Aud::One(s),
-                    Value::Array(raw) => {
-                        if !json::array_items(raw).all(|i| matches!(i, Value::Str(_))) {
-                            return Err(Malformed);
-                        }
-                        Aud::Many(raw)
-                    }
+                    Value::Array(raw) if array_of_strings(raw) => Aud::Many(raw),
                     _ => return Err(Malformed),
                 })
             }
-            b"scope" => {
+            Some(SCOPE) => {
                 if let Value::Str(s) = v {
                     c.scope = Some(s);
                 }
             }
-            b"scp" => {
+            Some(SCP) => {
                 if let Value::Array(raw) = v {
                     c.scp = Some(raw);
                 }
@@ -165,9 +265,7 @@ pub fn parse<'t, 'a>(
         }
         Ok(())
     })?;
-    if has_duplicate(pdoc, names) {
-        return Err(Malformed);
-    }
+    seen.finish(pdoc)?;
     let names: &'a [NameSpan] = names;
     Ok(Parsed { header, claims: c, signing_input: &token[..d2], signature: &dec[sr], payload: pdoc, names })
 }
@@ -191,47 +289,9 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     chunks.remainder().iter().position(|&b| b == needle).map(|p| done + p)
 }
 
-/// A member name as bytes for matching against the registered names (all
-/// of them at most 5 bytes): the raw text when unescaped, else decoded into
-/// `buf`. Longer names come back as they are and match nothing registered.
-#[inline]
-fn short_name<'n>(name: &RawStr<'n>, buf: &'n mut [u8; 8]) -> &'n [u8] {
-    if !name.escaped || name.raw.len() > 6 * buf.len() {
-        return name.raw;
-    }
-    let mut n = 0;
-    for b in name.decoded() {
-        if n == buf.len() {
-            return name.raw;
-        }
-        buf[n] = b;
-        n += 1;
-    }
-    &buf[..n]
-}
-
-/// Is any member name given twice (compared after unescaping)?
+/// Is any member name given twice (compared after unescaping)? The general
+/// check, for documents with long or NUL-escaped names.
 fn has_duplicate(doc: &[u8], names: &mut [NameSpan]) -> bool {
-    // Fast path for the usual object: a few unescaped names of at most 8
-    // bytes, compared as (length, packed bytes) words.
-    if names.len() <= 24 {
-        let mut keys = [(0u64, 0usize); 24];
-        let mut short = true;
-        for (k, n) in keys.iter_mut().zip(names.iter()) {
-            let r = n.get(doc);
-            if r.escaped || r.raw.len() > 8 {
-                short = false;
-                break;
-            }
-            let mut b = [0u8; 8];
-            b[..r.raw.len()].copy_from_slice(r.raw);
-            *k = (u64::from_le_bytes(b), r.raw.len());
-        }
-        if short {
-            let keys = &keys[..names.len()];
-            return keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k));
-        }
-    }
     if names.len() <= 24 {
         for i in 1..names.len() {
             let a = names[i].get(doc);
@@ -311,6 +371,37 @@ mod tests {
         let many: Vec<String> = (0..100).map(|i| format!("\"m{i}\":0")).collect();
         assert!(parse_ok("{}", &format!("{{{}}}", many.join(","))));
         assert!(!parse_ok("{}", &format!("{{{},\"m7\":1}}", many.join(","))));
+        // Around the packed keys: 8-byte names, longer ones, NUL escapes,
+        // and more names than the key table holds.
+        assert!(!parse_ok("{}", r#"{"abcdefgh":1,"abcdefgh":2}"#));
+        assert!(parse_ok("{}", r#"{"abcdefgh":1,"abcdefg":2,"abcdefghi":3}"#));
+        assert!(!parse_ok("{}", r#"{"abcdefghi":1,"x":0,"abcdefghi":2}"#));
+        assert!(!parse_ok("{}", r#"{"abcdefghi":1,"abcdefgh\u0069":2}"#));
+        assert!(parse_ok("{}", r#"{"a":1,"a\u0000":2,"\u0000":3,"":4}"#));
+        assert!(!parse_ok("{}", r#"{"a\u0000":1,"x":0,"a\u0000":2}"#));
+        assert!(!parse_ok("{}", r#"{"":1,"":2}"#));
+        assert!(!parse_ok(r#"{"\u0061lg":"a","alg":"b"}"#, "{}"));
+        for n in [31, 32, 33, 40] {
+            let names: Vec<String> = (0..n).map(|i| format!("\"n{i}\":0")).collect();
+            assert!(parse_ok("{}", &format!("{{{}}}", names.join(","))), "{n}");
+            assert!(!parse_ok("{}", &format!("{{{},\"n0\":1}}", names.join(","))), "{n}");
+            assert!(!parse_ok("{}", &format!("{{{},\"n\\u0030\":1}}", names.join(","))), "{n}");
+        }
+    }
+
+    #[test]
+    fn keys_are_decoded_names() {
+        let raw = |s: &'static str| RawStr { raw: s.as_bytes(), escaped: s.contains('\\') };
+        assert_eq!(key(&raw("alg")), Some(ALG));
+        assert_eq!(key(&raw(r"\u0061lg")), Some(ALG));
+        assert_eq!(key(&raw(r"a\u006cg")), Some(ALG));
+        assert_ne!(key(&raw("alg")), key(&raw("alg ")));
+        assert_eq!(key(&raw("abcdefgh")), Some(u64::from_le_bytes(*b"abcdefgh")));
+        assert_eq!(key(&raw("abcdefghi")), None);
+        assert_eq!(key(&raw(r"abcdefg\u0068")), Some(u64::from_le_bytes(*b"abcdefgh")));
+        assert_eq!(key(&raw(r"abcdefgh\u0069")), None);
+        assert_eq!(key(&raw(r"a\u0000")), None);
+        assert_eq!(key(&raw("")), Some(0));
     }
 
     #[test]
