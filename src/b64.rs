@@ -122,10 +122,15 @@ fn put3(o: &mut [u8; 3], v: u32) {
 fn decode_url_into(input: &[u8], dst: &mut [u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if input.len() >= avx2::BLOCK && std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            let Some(done) = (unsafe { avx2::decode_blocks(input, dst) }) else { return false };
-            return decode_url_scalar(&input[done * avx2::BLOCK..], &mut dst[done * avx2::OUT..]);
+        let quanta = input.len() / 4 * 4;
+        if quanta >= avx2::BLOCK && std::is_x86_feature_detected!("avx2") {
+            let (whole, out) = (quanta / 4 * 3, &mut *dst);
+            // SAFETY: the CPU supports AVX2 (checked just above); the input
+            // is whole quanta, at least one block, and `out` their bytes.
+            if !unsafe { avx2::decode_quanta(&input[..quanta], &mut out[..whole]) } {
+                return false;
+            }
+            return decode_url_last(&input[quanta..], &mut dst[whole..]);
         }
     }
     decode_url_scalar(input, dst)
@@ -164,12 +169,14 @@ fn decode_url_scalar(input: &[u8], dst: &mut [u8]) -> bool {
         bad |= v;
         put3(o.try_into().expect("3"), v);
     }
-    if bad & 0xFF00_0000 != 0 {
-        return false;
-    }
+    bad & 0xFF00_0000 == 0 && decode_url_last(&input[4 * full..], &mut dst[3 * full..])
+}
+
+/// The final partial quantum (none, two or three characters), strictly.
+#[inline]
+fn decode_url_last(input: &[u8], rest: &mut [u8]) -> bool {
     let t = &URL_TABLE;
-    let rest = &mut dst[3 * full..];
-    match input[4 * full..] {
+    match *input {
         [] => true,
         [a, b] => {
             let (a, b) = (t[a as usize], t[b as usize]);
@@ -199,15 +206,14 @@ fn decode_url_scalar(input: &[u8], dst: &mut [u8]) -> bool {
 /// Lemire ("Faster Base64 Encoding and Decoding Using AVX2 Instructions",
 /// 2018), adapted to the URL alphabet. Validity is decided per character from
 /// its two nibbles, so the accepted set is exactly the table decoder's; only
-/// whole blocks (eight whole quanta) are done here, the caller decodes the
-/// rest, including the strict final quantum.
+/// whole quanta are done here, the caller decodes the strict final partial
+/// quantum.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use core::arch::x86_64::*;
 
-    /// Characters per step, and the bytes they decode to.
+    /// Characters per step (they decode to 24 bytes).
     pub const BLOCK: usize = 32;
-    pub const OUT: usize = 24;
 
     /// Characters grouped by high nibble; a bit per group.
     const DASH: u8 = 1; // 0x2_: only `-` (0x2D)
@@ -279,15 +285,17 @@ mod avx2 {
         _mm256_broadcastsi128_si256(x)
     }
 
-    /// Decode the whole 32-character blocks of `input` into `dst` (which
-    /// holds at least their 24 bytes each). Returns how many blocks were
-    /// done, or `None` when any of their characters is outside the alphabet.
+    /// Decode `input`, whole quanta and at least one block of them, into
+    /// `dst` (exactly their bytes): block after block, and a last block
+    /// that overlaps the one before it when the length is not a multiple of
+    /// 32 (the overlap is decoded twice, to the same bytes). False when any
+    /// character is outside the alphabet.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn decode_blocks(input: &[u8], dst: &mut [u8]) -> Option<usize> {
-        let blocks = (input.len() / BLOCK).min(dst.len() / OUT);
+    pub unsafe fn decode_quanta(input: &[u8], dst: &mut [u8]) -> bool {
+        assert!(input.len() >= BLOCK && input.len() % 4 == 0 && dst.len() == input.len() / 4 * 3);
         let hi_t = table(&HI);
         let lo_t = table(&LO);
         let shift_t = table(&SHIFT.map(|v| v as u8));
@@ -304,9 +312,10 @@ mod avx2 {
         );
         let lanes = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7);
         let mut bad = _mm256_setzero_si256();
-        for k in 0..blocks {
-            // SAFETY: k < blocks, so 32 bytes from k * 32 are inside `input`.
-            let x = _mm256_loadu_si256(input.as_ptr().add(k * BLOCK).cast());
+        let mut block = |at: usize| {
+            // SAFETY (both accesses): `at + 32 <= input.len()` and `at` is a
+            // multiple of 4, so its 24 output bytes end within `dst`.
+            let x = _mm256_loadu_si256(input.as_ptr().add(at).cast());
             let hi = _mm256_and_si256(_mm256_srli_epi32(x, 4), nibble);
             let lo = _mm256_and_si256(x, nibble);
             let invalid = _mm256_and_si256(_mm256_shuffle_epi8(lo_t, lo), _mm256_shuffle_epi8(hi_t, hi));
@@ -315,17 +324,19 @@ mod avx2 {
             let v = _mm256_add_epi8(_mm256_add_epi8(x, _mm256_shuffle_epi8(shift_t, hi)), fix);
             let merged = _mm256_madd_epi16(_mm256_maddubs_epi16(v, pack_pairs), pack_quads);
             let out = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(merged, order), lanes);
-            // SAFETY: k < blocks, so 24 bytes from k * 24 are inside `dst`;
-            // exactly 16 + 8 are written.
-            let o = dst.as_mut_ptr().add(k * OUT);
+            let o = dst.as_mut_ptr().add(at / 4 * 3);
             _mm_storeu_si128(o.cast(), _mm256_castsi256_si128(out));
             _mm_storel_epi64(o.add(16).cast(), _mm256_extracti128_si256(out, 1));
+        };
+        let mut at = 0;
+        while at + BLOCK <= input.len() {
+            block(at);
+            at += BLOCK;
         }
-        if _mm256_testz_si256(bad, bad) == 1 {
-            Some(blocks)
-        } else {
-            None
+        if at < input.len() {
+            block(input.len() - BLOCK);
         }
+        _mm256_testz_si256(bad, bad) == 1
     }
 }
 
