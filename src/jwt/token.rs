@@ -62,7 +62,18 @@ pub struct Parsed<'t, 'a> {
 impl<'t, 'a> Parsed<'t, 'a> {
     /// Does the payload have a top-level member `name`?
     pub fn has_claim(&self, name: &[u8]) -> bool {
-        self.names.iter().any(|n| n.get(self.payload).eq_bytes(name))
+        let c = &self.claims;
+        match name {
+            // The registered claims were typed while parsing.
+            b"exp" => c.exp.is_some(),
+            b"iat" => c.iat.is_some(),
+            b"nbf" => c.nbf.is_some(),
+            b"iss" => c.iss.is_some(),
+            b"sub" => c.sub.is_some(),
+            b"jti" => c.jti.is_some(),
+            b"aud" => c.aud.is_some(),
+            _ => self.names.iter().any(|n| n.get(self.payload).eq_bytes(name)),
+        }
     }
 }
 
@@ -140,6 +151,9 @@ const SCP: u64 = k(b"scp");
 struct Members<'n> {
     names: &'n mut Vec<NameSpan>,
     keys: [u64; 32],
+    /// One bit per key seen, at a hash of the key: a key whose bit is clear
+    /// is new without looking through `keys`.
+    seen: u64,
     /// Every name so far had a key and fitted in `keys`.
     keyed: bool,
 }
@@ -147,7 +161,7 @@ struct Members<'n> {
 impl<'n> Members<'n> {
     fn new(names: &'n mut Vec<NameSpan>) -> Self {
         names.clear();
-        Members { names, keys: [0; 32], keyed: true }
+        Members { names, keys: [0; 32], seen: 0, keyed: true }
     }
 
     /// Record `name`; its key, when it has one. A name already seen under
@@ -167,9 +181,11 @@ impl<'n> Members<'n> {
         };
         match k {
             Some(k) if self.keyed && n < self.keys.len() => {
-                if self.keys[..n].contains(&k) {
+                let bit = 1u64 << (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+                if self.seen & bit != 0 && self.keys[..n].contains(&k) {
                     return Err(Malformed);
                 }
+                self.seen |= bit;
                 self.keys[n] = k;
             }
             _ => self.keyed = false,
@@ -411,5 +427,15 @@ mod tests {
         let p = parse(t.as_bytes(), &mut s.dec, &mut s.names).unwrap();
         assert!(p.has_claim(b"ab"));
         assert!(!p.has_claim(b"a"));
+        let all = r#"{"exp":1,"iat":1,"nbf":1,"iss":"i","sub":"s","jti":"j","aud":"a","x":0}"#;
+        for (doc, present) in [(all, true), ("{}", false)] {
+            let t = tok("{}", doc);
+            let p = parse(t.as_bytes(), &mut s.dec, &mut s.names).unwrap();
+            for name in ["exp", "iat", "nbf", "iss", "sub", "jti", "aud", "x"] {
+                assert_eq!(p.has_claim(name.as_bytes()), present, "{name} in {doc}");
+            }
+        }
+        let t = tok("{}", r#"{"\u0065xp":1}"#);
+        assert!(parse(t.as_bytes(), &mut s.dec, &mut s.names).unwrap().has_claim(b"exp"));
     }
 }
