@@ -65,7 +65,7 @@ fn from_summary<'s>(
     let profile = snap.profiles.get(sum.profile as usize).ok_or(Code::UnsupportedAlg)?;
     profile.policy.check_time(sum.exp, sum.nbf, sum.iat, now)?;
     let out = &scratch.out[..];
-    if revoked(snap, rt, sum.jti.map(|s| s.text(out)), sum.subject.map(|s| s.text(out)), sum.iat) {
+    if revoked(snap, rt, out, sum.jti, sum.subject, sum.iat) {
         return Err(Code::Revoked);
     }
     Ok(Verified {
@@ -81,14 +81,15 @@ fn from_summary<'s>(
     })
 }
 
-/// Is a token with this jti, subject and iat revoked, by the config or at
-/// run time?
+/// Is a token with this jti, subject (spans of `out`) and iat revoked, by
+/// the config or at run time?
 #[inline]
-fn revoked(snap: &Snapshot, rt: &Runtime, jti: Option<&str>, sub: Option<&str>, iat: Option<f64>) -> bool {
+fn revoked(snap: &Snapshot, rt: &Runtime, out: &[u8], jti: Option<Span>, sub: Option<Span>, iat: Option<f64>) -> bool {
     let run_time = rt.revoked.load();
-    [&*snap.revoked, &**run_time]
-        .iter()
-        .any(|b| jti.is_some_and(|j| b.jti_revoked(j)) || sub.is_some_and(|s| b.subject_revoked(s, iat)))
+    [&*snap.revoked, &**run_time].iter().any(|b| {
+        (b.has_jtis() && jti.is_some_and(|j| b.jti_revoked(j.text(out))))
+            || (b.has_subjects() && sub.is_some_and(|s| b.subject_revoked(s.text(out), iat)))
+    })
 }
 
 fn cold<'s>(
@@ -156,12 +157,9 @@ fn cold<'s>(
     let subject = c.sub.map(|s| Span::push_json(out, &s));
     let jti = c.jti.map(|j| Span::push_json(out, &j));
     let iat = c.iat.map(|d| d.value);
-    {
-        let o = &out[..];
-        if revoked(snap, rt, jti.map(|s| s.text(o)), subject.map(|s| s.text(o)), iat) {
-            remember(None);
-            return Err(Code::Revoked);
-        }
+    if revoked(snap, rt, out, jti, subject, iat) {
+        remember(None);
+        return Err(Code::Revoked);
     }
 
     // The result: strings the host asked for, unescaped into `out`.

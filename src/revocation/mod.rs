@@ -39,6 +39,18 @@ impl Blocklist {
         self.jti.len() + self.sub_before.len() + self.api_key_ids.len()
     }
 
+    /// Does the list hold any `jti`, or any subject cut-off? (Callers skip
+    /// building the strings to look up when it does not.)
+    #[inline]
+    pub fn has_jtis(&self) -> bool {
+        !self.jti.is_empty()
+    }
+
+    #[inline]
+    pub fn has_subjects(&self) -> bool {
+        !self.sub_before.is_empty()
+    }
+
     #[inline]
     pub fn jti_revoked(&self, jti: &str) -> bool {
         !self.jti.is_empty() && self.jti.contains_key(jti)
