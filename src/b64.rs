@@ -115,11 +115,16 @@ fn put3(o: &mut [u8; 3], v: u32) {
     *o = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
 }
 
-/// Decode `input` into `dst`, which is exactly `unpadded_decoded_len` long:
-/// whole 32-character blocks with AVX2 where the CPU has it, the rest (and
-/// everything, elsewhere) with the table decoder below.
+/// Decode unpadded base64url `input` into `dst`, which must be exactly
+/// [`unpadded_decoded_len`] of it long (false otherwise, and for any input
+/// [`decode_url_append`] refuses): whole 32-character blocks with AVX2 where
+/// the CPU has it, the rest (and everything, elsewhere) with the table
+/// decoder below.
 #[inline]
-fn decode_url_into(input: &[u8], dst: &mut [u8]) -> bool {
+pub fn decode_url_into(input: &[u8], dst: &mut [u8]) -> bool {
+    if unpadded_decoded_len(input.len()) != Some(dst.len()) {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         let quanta = input.len() / 4 * 4;

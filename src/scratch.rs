@@ -103,6 +103,8 @@ pub struct NameSpan {
     start: u32,
     len: u32,
     escaped: bool,
+    /// The name packed into a word, where the parser computed one.
+    pub(crate) key: u64,
 }
 
 impl NameSpan {
@@ -110,7 +112,7 @@ impl NameSpan {
     #[inline]
     pub(crate) fn of(doc: &[u8], name: RawStr<'_>) -> NameSpan {
         let start = name.raw.as_ptr() as usize - doc.as_ptr() as usize;
-        NameSpan { start: start as u32, len: name.raw.len() as u32, escaped: name.escaped }
+        NameSpan { start: start as u32, len: name.raw.len() as u32, escaped: name.escaped, key: 0 }
     }
 
     /// Offset of the name's first byte in its document.

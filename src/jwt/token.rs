@@ -150,27 +150,27 @@ const SCP: u64 = k(b"scp");
 /// name has one (the usual case), else over all the names at the end.
 struct Members<'n> {
     names: &'n mut Vec<NameSpan>,
-    keys: [u64; 32],
     /// One bit per key seen, at a hash of the key: a key whose bit is clear
-    /// is new without looking through `keys`.
+    /// is new without looking through the names.
     seen: u64,
-    /// Every name so far had a key and fitted in `keys`.
+    /// Every name so far had a key (and there were at most `MAX_KEYED`).
     keyed: bool,
 }
+
+/// The most names checked for duplicates by key as they come.
+const MAX_KEYED: usize = 32;
 
 impl<'n> Members<'n> {
     fn new(names: &'n mut Vec<NameSpan>) -> Self {
         names.clear();
-        Members { names, keys: [0; 32], seen: 0, keyed: true }
+        Members { names, seen: 0, keyed: true }
     }
 
     /// Record `name`; its key, when it has one. A name already seen under
     /// the same key is a duplicate: malformed at once.
     #[inline]
     fn add(&mut self, doc: &[u8], name: &RawStr<'_>) -> Result<Option<u64>, Malformed> {
-        let n = self.names.len();
-        let span = NameSpan::of(doc, *name);
-        self.names.push(span);
+        let mut span = NameSpan::of(doc, *name);
         let k = match doc.get(span.start()..span.start() + 8) {
             // The usual name: one load, masked to its length.
             Some(w) if !name.escaped && name.raw.len() <= 8 => {
@@ -180,16 +180,19 @@ impl<'n> Members<'n> {
             _ => key(name),
         };
         match k {
-            Some(k) if self.keyed && n < self.keys.len() => {
+            // Past a few dozen names a scan per name would grow quadratic
+            // in a hostile payload: those go to the sorting check instead.
+            Some(k) if self.keyed && self.names.len() < MAX_KEYED => {
                 let bit = 1u64 << (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
-                if self.seen & bit != 0 && self.keys[..n].contains(&k) {
+                if self.seen & bit != 0 && self.names.iter().any(|n| n.key == k) {
                     return Err(Malformed);
                 }
                 self.seen |= bit;
-                self.keys[n] = k;
+                span.key = k;
             }
             _ => self.keyed = false,
         }
+        self.names.push(span);
         Ok(k)
     }
 
@@ -218,12 +221,19 @@ pub fn parse<'t, 'a>(
     let d2 = d1 + 1 + find_byte(&token[d1 + 1..], b'.').ok_or(Malformed)?;
     let (h64, p64, s64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
 
+    // The three segments decode side by side into one buffer, sized once.
+    let len = |seg: &[u8]| b64::unpadded_decoded_len(seg.len()).ok_or(Malformed);
+    let (hn, pn) = (len(h64)?, len(p64)?);
     dec.clear();
-    let hr = b64::decode_url_append(h64, dec).ok_or(Malformed)?;
-    let pr = b64::decode_url_append(p64, dec).ok_or(Malformed)?;
-    let sr = b64::decode_url_append(s64, dec).ok_or(Malformed)?;
+    dec.resize(hn + pn + len(s64)?, 0);
+    let (hd, rest) = dec.split_at_mut(hn);
+    let (pd, sd) = rest.split_at_mut(pn);
+    if !(b64::decode_url_into(h64, hd) && b64::decode_url_into(p64, pd) && b64::decode_url_into(s64, sd)) {
+        return Err(Malformed);
+    }
     let dec: &'a [u8] = dec;
-    let (hdoc, pdoc) = (&dec[hr], &dec[pr]);
+    let (hdoc, rest) = dec.split_at(hn);
+    let (pdoc, signature) = rest.split_at(pn);
 
     // Registered header parameters and claims of the wrong type are
     // malformed (SPEC §5 "Parsing").
@@ -283,7 +293,7 @@ pub fn parse<'t, 'a>(
     })?;
     seen.finish(pdoc)?;
     let names: &'a [NameSpan] = names;
-    Ok(Parsed { header, claims: c, signing_input: &token[..d2], signature: &dec[sr], payload: pdoc, names })
+    Ok(Parsed { header, claims: c, signing_input: &token[..d2], signature, payload: pdoc, names })
 }
 
 /// The first `needle` in `hay`, eight bytes at a time.
