@@ -192,7 +192,43 @@ fn bit_len(b: &[u8]) -> u32 {
 /// public point fully before an ECDH agreement (on the curve, not the point at
 /// infinity, coordinates below p), so an agreement with a throw-away private
 /// key is a validation ring already implements and tests.
+///
+/// An agreement costs tens of microseconds (a millisecond for P-384), and the
+/// same keys come back with every JWKS refresh and `set_jwks` call, so points
+/// that passed are remembered by digest and not checked again.
 fn on_curve(alg: &'static agreement::Algorithm, point: &[u8]) -> bool {
+    // The point fixes its curve (its length differs per curve), so the
+    // digest of the point alone names what was validated.
+    let id: [u8; 32] = digest::digest(&digest::SHA256, point).as_ref().try_into().expect("32 bytes");
+    let known = || VALID_POINTS.lock().unwrap_or_else(|e| e.into_inner());
+    if known().contains(&id) {
+        return true;
+    }
+    if !agree(alg, point) {
+        return false;
+    }
+    let mut set = known();
+    if set.len() >= MAX_VALID_POINTS {
+        set.clear();
+    }
+    set.insert(id);
+    true
+}
+
+/// Points validated in this process (see `on_curve`); bounded, emptied when full.
+static VALID_POINTS: std::sync::Mutex<std::collections::BTreeSet<[u8; 32]>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+const MAX_VALID_POINTS: usize = 4096;
+
+#[cfg(test)]
+thread_local! {
+    /// Agreements run on this thread (tests run on threads of their own).
+    static AGREEMENTS: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+fn agree(alg: &'static agreement::Algorithm, point: &[u8]) -> bool {
+    #[cfg(test)]
+    AGREEMENTS.with(|n| n.set(n.get() + 1));
     let rng = ring::rand::SystemRandom::new();
     let Ok(private) = agreement::EphemeralPrivateKey::generate(alg, &rng) else {
         return false;
@@ -207,6 +243,23 @@ mod tests {
 
     const P256_X: &str = "7TZBqmx2Dgc5bkVabSFaqFMCnteFKghsoo6Qdg76Z1Y";
     const P256_Y: &str = "ZbpcXOdREz9H24qi65ECRWG-qeGKuFI4gzSgipGKh3c";
+
+    #[test]
+    fn curve_checks_are_remembered_for_good_points_only() {
+        let good = json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_Y});
+        let bad = json!({"kty":"EC","crv":"P-256","alg":"ES256","x":P256_X,"y":P256_X});
+        let agreements = || AGREEMENTS.with(|n| n.get());
+        parse_jwk(&good).unwrap();
+        let before = agreements();
+        for _ in 0..3 {
+            parse_jwk(&good).unwrap();
+        }
+        assert_eq!(agreements(), before, "a validated point is not checked again");
+        for i in 1..=3 {
+            assert!(err(bad.clone()).contains("not on"));
+            assert_eq!(agreements(), before + i, "a refused point is checked every time");
+        }
+    }
 
     fn err(v: Value) -> String {
         parse_jwk(&v).unwrap_err()
