@@ -3,7 +3,8 @@
 # usual JWT libraries, then the Rust benches (benches/run.sh), all written to
 # BENCHMARKS.md by benches/report.py.
 #
-#   benches/all.sh                    full run (about 15-20 minutes on 2 cores, after the builds)
+#   benches/all.sh                    full run (about 11 minutes on 2 cores after the builds; the
+#                                     builds from scratch take about 10 more)
 #   benches/all.sh --quick            short measurements: a smoke test, not numbers to publish
 #   benches/all.sh --only c,python    some hosts only (rust, python, go, c, nginx); the report
 #                                     then goes to $CARGO_TARGET_DIR/warden-bench-hosts/BENCHMARKS.md,

@@ -510,7 +510,8 @@ def report(args):
                 w(open(p).read().strip() + "\n")
 
     w("## Rerun\n")
-    w("```sh\nbenches/all.sh              # everything: the hosts, then the Rust benches; writes BENCHMARKS.md\n"
+    w("```sh\nbenches/all.sh              # everything: the hosts (about 6 minutes), then the Rust benches\n"
+      "                            # (about 5): about 11 minutes on 2 cores after the builds; writes BENCHMARKS.md\n"
       "benches/all.sh --quick      # the same, short: a smoke test\n"
       "benches/all.sh --only c,go  # some hosts only (rust, python, go, c, nginx); the report goes to\n"
       "                            # $CARGO_TARGET_DIR/warden-bench-hosts/BENCHMARKS.md\n"
