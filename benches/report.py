@@ -290,6 +290,10 @@ def hosts_section(d, w, summarize):
             quiet = float(load.split()[0]) < 1.0
         except (IndexError, ValueError):
             quiet = False
+        w("The target row is the HS256 location as configured by default, verified-token cache on: wrk sends "
+          "one token over and over, as a client does for its token's lifetime, so after the first request "
+          "every check is a cache hit (the time claims and revocation are still checked). The cache-off row "
+          "is what a stream of distinct tokens costs.\n")
         w("The verdict uses the req/s ratio when the machine was quiet before the host benchmarks (1-minute "
           "load average below 1); otherwise the CPU ratio, marked *(cpu)*: on a busy machine req/s measures "
           "the other load as much as nginx.\n")
@@ -298,7 +302,7 @@ def hosts_section(d, w, summarize):
         for b, locs in ng["backends"].items():
             for name, r in locs.items():
                 t, v = ("", "")
-                if name == "HS256":
+                if name == "HS256, token cache on":
                     by = r["ratio"] if quiet else r.get("cpu_ratio")
                     mark = "" if quiet else " (cpu)"
                     t, v = "≥ 0.90×", verdict(by, ">=", 0.90) + mark
@@ -415,6 +419,10 @@ def report(args):
         v = verdict(None if t is None else t / 1e3, "<=", 0.3)
         hits.append((alg, fmt_time(t), v))
         w(f"| {alg} | {fmt_time(t)} | ≤ 0.3 µs | {v} |")
+    t = m("cache_hit", "HS256")
+    if t is not None:
+        # Not a target: HMAC tokens are cached too, and a hit beats the HMAC.
+        w(f"| HS256 | {fmt_time(t)} | — | |")
     w("")
     summarize("verified-token cache hit (RS256, ES256, EdDSA) ≤ 0.3 µs", hits)
 

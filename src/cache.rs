@@ -1,5 +1,6 @@
-//! The verified-token cache: tokens whose RS/PS/ES/EdDSA signature already
-//! verified, so that a repeated token skips the expensive check.
+//! The verified-token cache: tokens whose signature already verified, so
+//! that a repeated token skips the check (a hit costs a fraction of even an
+//! HMAC over a realistic token).
 //!
 //! Soundness rests on two exact comparisons, never on a hash: an entry holds
 //! the whole token text, compared byte for byte, and the fingerprint (SHA-256
@@ -61,8 +62,7 @@ pub struct TokenCache {
     slots: Box<[RwLock<Slot>]>,
     mask: usize,
     seed: RandomState,
-    /// Set by the first insert: until then (an HMAC-only deployment) a
-    /// lookup costs one load.
+    /// Set by the first insert: until then a lookup costs one load.
     used: AtomicBool,
 }
 

@@ -137,7 +137,7 @@ fn cold<'s>(
         return Err(Code::CritUnsupported);
     }
 
-    let cache = if alg.is_asymmetric() && cache.enabled() { Some(cache) } else { None };
+    let cache = if cache.enabled() { Some(cache) } else { None };
     let key = verify_signature(rt, cache, candidates, token, &p).ok_or(Code::BadSignature)?;
     // From here on the signature is good: remember that (and, if accepted,
     // the whole verdict) for the next time this exact token comes.
@@ -232,7 +232,7 @@ fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<(usize, 
 }
 
 /// Find the candidate key whose signature verifies, consulting the
-/// verified-token cache (given for the expensive algorithms only).
+/// verified-token cache when it is on.
 #[inline]
 fn verify_signature<'k>(
     rt: &Runtime,
