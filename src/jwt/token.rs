@@ -168,7 +168,7 @@ impl<'n> Members<'n> {
 
     /// Record `name`; its key, when it has one. A name already seen under
     /// the same key is a duplicate: malformed at once.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, doc: &[u8], name: &RawStr<'_>) -> Result<Option<u64>, Malformed> {
         let mut span = NameSpan::of(doc, *name);
         let k = match doc.get(span.start()..span.start() + 8) {
