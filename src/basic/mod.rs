@@ -114,7 +114,11 @@ pub fn parse_htpasswd(text: &str, file: &str) -> Result<Vec<(String, User)>, Str
 /// offline), together with the fingerprint of the user entry it was checked
 /// against.
 pub struct CredCache {
-    key: hmac::Key,
+    /// `None` when the cache is disabled (no entries or no TTL configured, or
+    /// no system randomness for a key): nothing is cached then, and no key is
+    /// made (a disabled cache needs neither the system RNG nor ring's CPU
+    /// probing, which also lets Miri build a verifier).
+    key: Option<hmac::Key>,
     map: DashMap<[u8; 32], Entry, BuildHasherDefault<DigestHasher>>,
     cap: usize,
     ttl_s: f64,
@@ -128,20 +132,19 @@ struct Entry {
 impl CredCache {
     pub fn new(cap: usize, ttl_s: f64) -> CredCache {
         use ring::rand::SecureRandom;
-        let mut k = [0u8; 32];
-        // If the system RNG fails, fall back to a disabled cache rather than
-        // a predictable key.
-        let ok = ring::rand::SystemRandom::new().fill(&mut k).is_ok();
-        CredCache {
-            key: hmac::Key::new(hmac::HMAC_SHA256, &k),
-            map: DashMap::with_hasher(Default::default()),
-            cap: if ok { cap } else { 0 },
-            ttl_s,
-        }
+        let key = if cap > 0 && ttl_s > 0.0 {
+            let mut k = [0u8; 32];
+            // If the system RNG fails, fall back to a disabled cache rather
+            // than a predictable key.
+            ring::rand::SystemRandom::new().fill(&mut k).ok().map(|()| hmac::Key::new(hmac::HMAC_SHA256, &k))
+        } else {
+            None
+        };
+        CredCache { key, map: DashMap::with_hasher(Default::default()), cap, ttl_s }
     }
 
     pub fn enabled(&self) -> bool {
-        self.cap > 0 && self.ttl_s > 0.0
+        self.key.is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -152,10 +155,12 @@ impl CredCache {
         self.map.is_empty()
     }
 
-    /// The cache key of a (user, password) pair.
+    /// The cache key of a (user, password) pair; all zeros when the cache is
+    /// disabled (nothing is ever stored then, so nothing matches it).
     #[inline]
     pub fn tag(&self, user: &[u8], password: &[u8]) -> [u8; 32] {
-        let mut c = hmac::Context::with_key(&self.key);
+        let Some(key) = &self.key else { return [0; 32] };
+        let mut c = hmac::Context::with_key(key);
         c.update(&(user.len() as u64).to_be_bytes());
         c.update(user);
         c.update(password);
