@@ -426,7 +426,8 @@ uint32_t warden_result_claim_path_str(const struct warden_result *r,
 //
 // `err_buf` (may be NULL when `err_buf_len` is 0) receives a NUL-terminated
 // message, cut to fit: the empty string on success, else what went wrong
-// and where (`"<file>: <JSON path or line/column>: <reason>"`).
+// and where (`"<file>: <JSON path or line/column>: <reason>"`), or, with
+// `WARDEN_CODE_INTERNAL` (a bug in warden), that it was an internal error.
 //
 // Thread-safe; blocks on file I/O and key parsing.
 uint32_t warden_verifier_new_from_file(const char *path,

@@ -1,6 +1,8 @@
 //! `warden_verifier`: creation, reload, key-set swap, revocation, stats.
 
-use super::{bytes, copy_text, guard, now_or_clock, status, utf8, Arg, CONFIG, INVALID_ARGUMENT, NOT_FOUND, OK};
+use super::{
+    bytes, copy_text, guard, now_or_clock, status, utf8, Arg, CONFIG, INTERNAL, INVALID_ARGUMENT, NOT_FOUND, OK,
+};
 use crate::{Code, ConfigError, Counter, Kind, Target, Verifier};
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
@@ -70,7 +72,7 @@ unsafe fn construct(
     err_buf: *mut c_char,
     err_buf_len: usize,
 ) -> u32 {
-    guard(|| {
+    let rc = guard(|| {
         if (err_buf.is_null() && err_buf_len != 0) || err_buf_len > isize::MAX as usize {
             return INVALID_ARGUMENT;
         }
@@ -97,7 +99,13 @@ unsafe fn construct(
                 OK
             }
         }
-    })
+    });
+    if rc == INTERNAL {
+        // A panic: `*out` is already NULL, but `err_buf` must still hold a
+        // NUL-terminated message (callers print it).
+        let _ = guard(|| status(copy_text("internal error (a bug in warden)", err_buf, err_buf_len, ptr::null_mut())));
+    }
+    rc
 }
 
 /// Load the config file at `(path, path_len)` (bytes of a file name, not
@@ -115,7 +123,8 @@ unsafe fn construct(
 ///
 /// `err_buf` (may be NULL when `err_buf_len` is 0) receives a NUL-terminated
 /// message, cut to fit: the empty string on success, else what went wrong
-/// and where (`"<file>: <JSON path or line/column>: <reason>"`).
+/// and where (`"<file>: <JSON path or line/column>: <reason>"`), or, with
+/// `WARDEN_CODE_INTERNAL` (a bug in warden), that it was an internal error.
 ///
 /// Thread-safe; blocks on file I/O and key parsing.
 #[no_mangle]
@@ -520,4 +529,32 @@ pub unsafe extern "C" fn warden_stats_prometheus(
             copy_text(&v.inner.stats().to_prometheus(), buf, buf_len, needed)
         })())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(buf: &[u8]) -> &str {
+        std::ffi::CStr::from_bytes_until_nul(buf).expect("NUL-terminated").to_str().unwrap()
+    }
+
+    /// A panic while loading is INTERNAL, with `*out` NULL and a message in
+    /// `err_buf` all the same (callers print it whatever the code).
+    #[test]
+    fn a_panic_while_loading_still_leaves_a_message() {
+        // (The harness captures the panic messages.)
+        let boom = || -> Arg<Result<Verifier, ConfigError>> { panic!("boom") };
+        let mut out: *mut warden_verifier = ptr::NonNull::dangling().as_ptr();
+        let mut err = [0x55u8; 64];
+        unsafe {
+            assert_eq!(construct(boom, &mut out, err.as_mut_ptr() as *mut c_char, err.len()), INTERNAL);
+            assert!(out.is_null());
+            assert_eq!(text(&err), "internal error (a bug in warden)");
+            let mut small = [0x55u8; 4];
+            assert_eq!(construct(boom, &mut out, small.as_mut_ptr() as *mut c_char, small.len()), INTERNAL);
+            assert_eq!(text(&small), "int");
+            assert_eq!(construct(boom, &mut out, ptr::null_mut(), 0), INTERNAL);
+        }
+    }
 }
