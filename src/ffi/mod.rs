@@ -388,7 +388,10 @@ mod tests {
         assert_eq!(now_or_clock(f64::NAN), Err(INVALID_ARGUMENT));
         assert_eq!(now_or_clock(f64::INFINITY), Err(INVALID_ARGUMENT));
         assert_eq!(now_or_clock(5.5), Ok(5.5));
-        assert!(now_or_clock(0.0).unwrap() > 1.6e9);
+        // The clock is host state that Miri's isolation hides.
+        if !cfg!(miri) {
+            assert!(now_or_clock(0.0).unwrap() > 1.6e9);
+        }
     }
 
     #[test]

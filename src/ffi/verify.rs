@@ -157,3 +157,188 @@ pub unsafe extern "C" fn warden_verify_authorization(
 ) -> u32 {
     run(out, || args1(v, value, len, now), |(v, a, now), s| v.verify_authorization(a, now, s))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The accepted-verdict path of `run`: the result's working memory, the
+    //! verdict kept beside the scratch it borrows from, and the accessors that
+    //! hand out pointers into that scratch, driven by a stand-in for the
+    //! verifier. A real accepted credential needs ring, which Miri cannot run;
+    //! tests/miri.sh runs these under Miri (tests/miri_ffi.rs covers the rest
+    //! of the C ABI there).
+    use super::*;
+    use crate::ffi::result::*;
+    use crate::ffi::{warden_kind, BUFFER_TOO_SMALL, NOT_FOUND, OK, WRONG_TYPE};
+    use crate::scratch::Span;
+    use crate::{Code, Kind, Rejection, Verified};
+    use std::ptr;
+
+    const PAYLOAD: &[u8] = br#"{"sub":"alice","n":12,"s":"a\"b\u00e9","o":{"p":{"q":"deep"}},"scope":"x yy"}"#;
+
+    /// What an accepted JWT leaves in the scratch: the decoded payload in
+    /// `dec`, the result's strings in `out`, scope spans in `scopes`.
+    fn accept<'s>(s: &'s mut Scratch, sub: &[u8]) -> Verdict<'s> {
+        s.clear();
+        s.reserve(PAYLOAD.len());
+        s.dec.extend_from_slice(PAYLOAD);
+        let subject = Span::push(&mut s.out, sub);
+        let kid = Span::push(&mut s.out, b"key-1");
+        for scope in [&b"x"[..], b"yy"] {
+            let span = Span::push(&mut s.out, scope);
+            s.scopes.push(span);
+        }
+        let Scratch { dec, out, scopes, .. } = s;
+        Ok(Verified {
+            kind: Kind::Jwt,
+            out: &out[..],
+            payload: &dec[..],
+            subject: Some(subject),
+            kid: Some(kid),
+            key_id: None,
+            scopes: &scopes[..],
+            exp: Some(1.5e9),
+            exp_text: None,
+        })
+    }
+
+    unsafe fn read<'a>(p: *const c_char, n: usize) -> &'a [u8] {
+        assert!(!p.is_null());
+        std::slice::from_raw_parts(p as *const u8, n)
+    }
+
+    unsafe fn claim(r: &warden_result, name: &str, path: bool) -> Result<Vec<u8>, u32> {
+        let name = name.as_bytes().to_vec().into_boxed_slice();
+        let (mut p, mut n) = (ptr::null(), 0);
+        let f = if path { warden_result_claim_path } else { warden_result_claim };
+        match f(r, name.as_ptr() as *const c_char, name.len(), &mut p, &mut n) {
+            OK => Ok(read(p, n).to_vec()),
+            rc => {
+                assert!(p.is_null() && n == 0);
+                Err(rc)
+            }
+        }
+    }
+
+    /// `warden_result_claim_str` into an exact-size heap buffer of `room`
+    /// bytes: what it returned, what it wrote, and `*out_len`.
+    unsafe fn claim_str(r: &warden_result, name: &str, room: usize) -> (u32, Vec<u8>, usize) {
+        let name = name.as_bytes().to_vec().into_boxed_slice();
+        let mut buf = vec![0x55u8; room].into_boxed_slice();
+        let mut n = usize::MAX;
+        let bp = if room == 0 { ptr::null_mut() } else { buf.as_mut_ptr() as *mut c_char };
+        let rc = warden_result_claim_path_str(r, name.as_ptr() as *const c_char, name.len(), bp, room, &mut n);
+        (rc, buf.into_vec(), n)
+    }
+
+    unsafe fn scope(r: &warden_result, i: usize) -> Result<Vec<u8>, u32> {
+        let (mut p, mut n) = (ptr::null(), 0);
+        match warden_result_scope(r, i, &mut p, &mut n) {
+            OK => Ok(read(p, n).to_vec()),
+            rc => Err(rc),
+        }
+    }
+
+    #[test]
+    fn accepted_verdicts_are_read_through_the_result() {
+        let mut r = warden_result::EMPTY;
+        unsafe {
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!((r.code, r.kind), (OK, warden_kind::Jwt as u32));
+            assert_eq!(read(r.subject, r.subject_len), b"alice");
+            assert_eq!(read(r.kid, r.kid_len), b"key-1");
+            assert!(r.key_id.is_null() && r.key_id_len == 0);
+            assert_eq!(r.scope_count, 2);
+            assert!(r.has_exp && r.exp == 1.5e9);
+            assert_eq!(scope(&r, 0), Ok(b"x".to_vec()));
+            assert_eq!(scope(&r, 1), Ok(b"yy".to_vec()));
+            assert_eq!(scope(&r, 2), Err(NOT_FOUND));
+
+            assert_eq!(claim(&r, "sub", false), Ok(br#""alice""#.to_vec()));
+            assert_eq!(claim(&r, "n", false), Ok(b"12".to_vec()));
+            assert_eq!(claim(&r, "o.p.q", true), Ok(br#""deep""#.to_vec()));
+            assert_eq!(claim(&r, "o.p", true), Ok(br#"{"q":"deep"}"#.to_vec()));
+            assert_eq!(claim(&r, "o.p.q", false), Err(NOT_FOUND));
+            assert_eq!(claim(&r, "n.x", true), Err(NOT_FOUND));
+            assert_eq!(claim(&r, "missing", false), Err(NOT_FOUND));
+            let bad = [0xffu8];
+            let (mut p, mut n) = (ptr::null(), 0);
+            assert_eq!(warden_result_claim(&r, bad.as_ptr() as *const c_char, 1, &mut p, &mut n), NOT_FOUND);
+
+            // Unescaped into the caller's buffer: measured, cut (nothing
+            // written), exact; not a string; nested.
+            let want = "a\"bé".as_bytes();
+            assert_eq!(claim_str(&r, "s", 0), (BUFFER_TOO_SMALL, vec![], want.len()));
+            assert_eq!(claim_str(&r, "s", want.len() - 1), (BUFFER_TOO_SMALL, vec![0x55; want.len() - 1], want.len()));
+            assert_eq!(claim_str(&r, "s", want.len()), (OK, want.to_vec(), want.len()));
+            assert_eq!(claim_str(&r, "n", 8), (WRONG_TYPE, vec![0x55; 8], 0));
+            assert_eq!(claim_str(&r, "o.p.q", 4), (OK, b"deep".to_vec(), 4));
+            assert_eq!(claim_str(&r, "o.p.z", 4), (NOT_FOUND, vec![0x55; 4], 0));
+            let mut buf = [0 as c_char; 8];
+            let s = b"s";
+            let rc = warden_result_claim_str(&r, s.as_ptr() as *const c_char, 1, buf.as_mut_ptr(), 8, &mut n);
+            assert_eq!((rc, n), (OK, want.len()));
+
+            // The same result again: the old verdict is forgotten before the
+            // scratch is rewritten, the new one points into it.
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"bob")), OK);
+            assert_eq!(read(r.subject, r.subject_len), b"bob");
+            assert_eq!(claim(&r, "sub", false), Ok(br#""alice""#.to_vec()));
+
+            warden_result_free(&mut r);
+            assert!(r.internal.is_null() && r.subject.is_null());
+        }
+    }
+
+    fn limited(_: (), _: &mut Scratch) -> Verdict<'_> {
+        Err(Rejection { retry_after_s: Some(3), ..Rejection::new(Kind::ApiKey, Code::RateLimited) })
+    }
+
+    fn not_called(_: (), _: &mut Scratch) -> Verdict<'_> {
+        unreachable!()
+    }
+
+    fn half_then_panic(_: (), s: &mut Scratch) -> Verdict<'_> {
+        s.out.extend_from_slice(b"half");
+        panic!("boom")
+    }
+
+    #[test]
+    fn rejections_and_failures_clear_the_last_verdict() {
+        let mut r = warden_result::EMPTY;
+        unsafe {
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+
+            // A rejection: no subject, no scopes, no claims.
+            assert_eq!(run(&mut r, || Ok(()), limited), Code::RateLimited as u32);
+            assert_eq!((r.kind, r.retry_after_s), (warden_kind::ApiKey as u32, 3));
+            assert!(r.subject.is_null() && r.kid.is_null() && r.scope_count == 0 && !r.has_exp);
+            assert_eq!(scope(&r, 0), Err(NOT_FOUND));
+            assert_eq!(claim(&r, "sub", false), Err(NOT_FOUND));
+
+            // Accepted again, then an argument error: the verifier is not
+            // called and the verdict is gone.
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, || Err::<(), _>(INVALID_ARGUMENT), not_called), INVALID_ARGUMENT);
+            assert_eq!((r.code, r.kind, r.retry_after_s), (INVALID_ARGUMENT, warden_kind::None as u32, 0));
+            assert_eq!(claim(&r, "sub", false), Err(NOT_FOUND));
+            assert_eq!(run(ptr::null_mut(), || Ok(()), not_called), INVALID_ARGUMENT);
+
+            // A panic after the scratch was half rewritten: INTERNAL, every
+            // member reset, the working memory kept and still usable.
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            let internal = r.internal;
+            // (The harness captures the panic message.)
+            let rc = run(&mut r, || Ok(()), half_then_panic);
+            assert_eq!(rc, INTERNAL);
+            assert_eq!((r.code, r.kind), (INTERNAL, warden_kind::None as u32));
+            assert!(r.subject.is_null() && r.scope_count == 0);
+            assert_eq!(r.internal, internal);
+            assert_eq!(claim(&r, "sub", false), Err(NOT_FOUND));
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"carol")), OK);
+            assert_eq!(read(r.subject, r.subject_len), b"carol");
+
+            warden_result_free(&mut r);
+            warden_result_free(&mut r);
+        }
+    }
+}
