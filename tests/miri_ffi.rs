@@ -34,9 +34,10 @@ const NOW: f64 = 1_700_000_000.0;
 
 /// API keys (digests only: looking a well-formed key up would hash it with
 /// ring), no JWT keys, Basic with no users but a failure budget, a size
-/// limit, and no verified-credential cache (its key would be a ring HMAC
-/// key): the verifier is built, and every verdict below reached, without
-/// cryptography.
+/// limit, and no caches (the credential cache's key would be a ring HMAC
+/// key; the token cache only ever holds tokens whose signature verified,
+/// and its 1024 slots would cost Miri a second per verifier): the verifier
+/// is built, and every verdict below reached, without cryptography.
 const CONFIG_JSON: &str = r#"{
   "jwt": {"max_token_bytes": 4096},
   "api_keys": {
@@ -46,7 +47,7 @@ const CONFIG_JSON: &str = r#"{
   },
   "basic": {"users": [], "max_failures_per_min": 2},
   "revoked": {"jti": ["gone"]},
-  "cache": {"basic_entries": 0}
+  "cache": {"tokens": 0, "basic_entries": 0}
 }"#;
 
 /// `s` in a heap allocation of exactly its length.
