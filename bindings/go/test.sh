@@ -6,6 +6,18 @@
 # tokens verify with both warden and golang-jwt (bench/, its own module).
 #
 #   bindings/go/test.sh
+#   bindings/go/test.sh --asan
+#
+# --asan: go test -asan instead, against a libwarden built with
+# AddressSanitizer (tests/asan-lib.sh; nightly Rust): Go's heap objects get
+# poisoned redzones and the cgo glue and warden are instrumented, so warden
+# reading or writing outside what Go handed it is reported. At exit,
+# LeakSanitizer reports C memory (warden's) that nothing in C or Go points
+# to any more (Go 1.25 and later; the Go heap is scanned conservatively, so
+# a pointer left in dead Go memory still counts: tests/c/run.sh and Miri are
+# the strict leak checks). Any report fails the run. First a canary
+# (asan_canary_test.go) passes warden a length one byte past a Go allocation
+# and must be caught, so a run where the checker is not working cannot pass.
 #
 # Vectors: $WARDEN_VECTORS, else <checkout>/../shared/vectors.
 set -euo pipefail
@@ -17,6 +29,35 @@ case "$target" in /*) ;; *) target="$root/$target" ;; esac
 if ! command -v go >/dev/null; then
   echo "go is not installed" >&2
   exit 1
+fi
+
+if [ "${1:-}" = "--asan" ]; then
+  rc=0
+  asan_lib="$("$root/tests/asan-lib.sh")" || rc=$?
+  if [ "$rc" = 3 ]; then
+    exit 0 # SKIP: said on stderr
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
+  export CGO_ENABLED=1
+  export CGO_LDFLAGS="-L$asan_lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
+  export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=86:strict_string_checks=1"
+  cd "$here"
+  echo "== ASan canary: a read one byte past a Go allocation must be reported"
+  out="$(mktemp)"
+  trap 'rm -f "$out"' EXIT
+  canary_rc=0
+  WARDEN_ASAN_CANARY=1 go test -asan -count=1 -run '^TestASanCanary$' . >"$out" 2>&1 || canary_rc=$?
+  if [ "$canary_rc" != 0 ] && grep -q 'ERROR: AddressSanitizer: \(use-after-poison\|heap-buffer-overflow\)' "$out"; then
+    echo "caught: $(grep -m1 'ERROR: AddressSanitizer' "$out")"
+  else
+    cat "$out" >&2
+    echo "the ASan canary was not caught (exit $canary_rc): the checker is not working" >&2
+    exit 1
+  fi
+  echo "== go test -asan"
+  go test -asan -count=1 ./...
+  exit
 fi
 
 echo "== cargo build --release --lib"
