@@ -27,9 +27,13 @@ cd "$(dirname "$0")/.."
 have_miri() { cargo +nightly miri --version >/dev/null 2>&1; }
 if ! have_miri; then
   echo "== rustup toolchain install nightly --profile minimal --component miri,rust-src"
-  if ! rustup toolchain install nightly --profile minimal --component miri,rust-src || ! have_miri; then
+  if ! rustup toolchain install nightly --profile minimal --component miri,rust-src; then
     echo "SKIP: Miri is not installed and rustup could not install it (nightly with miri, rust-src)"
     exit 0
+  fi
+  if ! have_miri; then
+    echo "rustup installed nightly with miri, but cargo +nightly miri does not run" >&2
+    exit 1
   fi
 fi
 cargo +nightly miri --version
