@@ -74,7 +74,14 @@ lib_skips=(
 skip_args=()
 for t in "${lib_skips[@]}"; do skip_args+=(--skip "$t"); done
 
+# Both runs, whatever the first one says; then fail if either failed.
+failed=()
 echo "== cargo +nightly miri test --lib (${lib_filters[*]})"
-cargo +nightly miri test "${fast_build[@]}" --lib -- "${lib_filters[@]}" "${skip_args[@]}"
+cargo +nightly miri test "${fast_build[@]}" --lib -- "${lib_filters[@]}" "${skip_args[@]}" || failed+=(--lib)
 echo "== cargo +nightly miri test --test miri_ffi"
-cargo +nightly miri test "${fast_build[@]}" --test miri_ffi
+cargo +nightly miri test "${fast_build[@]}" --test miri_ffi || failed+=("--test miri_ffi")
+if [ "${#failed[@]}" -ne 0 ]; then
+  echo "Miri: failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "Miri: no undefined behaviour, leaks or test failures"
