@@ -486,7 +486,9 @@ mod flat {
             if d > 9 {
                 break;
             }
-            n = n * 10 + d as u64;
+            // Wrapping: past 15 digits the value is not used (the general
+            // scanner parses those), and a long run must not overflow.
+            n = n.wrapping_mul(10).wrapping_add(d as u64);
             j += 1;
         }
         let digits = j - i;
@@ -1001,6 +1003,7 @@ mod tests {
             ("10000000.5", 10000000.5),
             ("87654321e2", 8765432100.0),
             ("4294967296", 4294967296.0),
+            ("123456789012345678901234567890", 1.2345678901234568e29),
         ] {
             let doc = format!("{{\"n\":{text}}}");
             let mut got = None;
