@@ -85,12 +85,14 @@ if [ "$asan" = 0 ]; then
 fi
 
 # The instrumented library needs the runtime in the process before it loads.
+# WARDEN_LIBRARY: the same library as the installed one, but with its line
+# tables (the package strips them), so reports name files and lines.
 # Reports go to files as well as stderr: pytest captures stderr, and a report
 # ends the process before pytest could show what it captured.
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 asan_env=(
-  env LD_PRELOAD="$asan_rt" PYTHONMALLOC=malloc
+  env LD_PRELOAD="$asan_rt" PYTHONMALLOC=malloc WARDEN_LIBRARY="$WARDEN_LIB"
   ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:strict_string_checks=1:log_path=$logs/asan"
 )
 "${asan_env[@]}" "$venv/bin/python" -c 'import warden, sys; print("warden", warden.__version__, "from", warden.__file__, "library", warden.library_version)'
@@ -101,7 +103,7 @@ canary_rc=0
 import ctypes, os
 import warden
 
-lib = ctypes.CDLL(os.path.join(os.path.dirname(warden.__file__), "_lib", "libwarden.so"))
+lib = ctypes.CDLL(os.environ["WARDEN_LIBRARY"])
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 lib.warden_verifier_new_from_json.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p, ctypes.c_size_t]
