@@ -98,29 +98,21 @@ fn string(v: Value<'_>) -> Result<RawStr<'_>, Malformed> {
 /// Distinct names with a key have distinct keys.
 #[inline]
 fn key(name: &RawStr<'_>) -> Option<u64> {
-    let mut k = 0u64;
-    let mut n = 0;
     if !name.escaped {
-        if name.raw.len() > 8 {
-            return None;
-        }
-        for &b in name.raw {
-            k |= (b as u64) << (8 * n);
-            n += 1;
-        }
-        return Some(k);
+        return (name.raw.len() <= 8).then(|| k(name.raw));
     }
-    for b in name.decoded() {
+    let mut key = 0u64;
+    for (n, b) in name.decoded().enumerate() {
         if n == 8 || b == 0 {
             return None;
         }
-        k |= (b as u64) << (8 * n);
-        n += 1;
+        key |= (b as u64) << (8 * n);
     }
-    Some(k)
+    Some(key)
 }
 
-/// The key of a registered name (compile time).
+/// The key of an unescaped name of at most 8 bytes (registered names at
+/// compile time).
 const fn k(name: &[u8]) -> u64 {
     let mut k = 0u64;
     let mut i = 0;
