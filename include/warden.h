@@ -269,7 +269,8 @@ typedef struct warden_result {
   size_t key_id_len;
   // Accepted only: the number of scopes (JWT `scope` split on spaces, or
   // its `scp` array; an API key's `scopes`). Read them with
-  // `warden_result_scope`. 0 on rejection.
+  // `warden_result_scopes` (all at once) or `warden_result_scope`. 0 on
+  // rejection.
   size_t scope_count;
   // Accepted JWTs with an `exp` claim: its value (seconds since the epoch,
   // possibly fractional). 0 when `has_exp` is false.
@@ -283,6 +284,14 @@ typedef struct warden_result {
   // or write it.
   void *internal;
 } warden_result;
+
+// A string handed out by warden: `len` bytes at `ptr`, UTF-8 and NOT
+// NUL-terminated (the same as a `(pointer, _len)` pair of
+// `warden_result`). Filled by `warden_result_scopes`.
+typedef struct warden_str {
+  const char *ptr;
+  size_t len;
+} warden_str;
 
 // A log sink for events that happen off the verification path: remote JWK
 // Set fetches (success at `WARDEN_LOG_INFO`, a failure that keeps the last
@@ -347,6 +356,25 @@ uint32_t warden_result_scope(const struct warden_result *r,
                              size_t index,
                              const char **ptr,
                              size_t *len);
+
+// Every scope of an accepted verdict in one call, in order: `out[i]` is
+// scope number `i`, as `warden_result_scope(r, i, ...)` would give it
+// (UTF-8, not NUL-terminated; the pointers are valid as long as the
+// result's other pointers). `out` is the caller's array of `cap` entries;
+// `*count` receives the number of scopes - `scope_count`, or 0 when the
+// result holds no accepted verdict (rejected, failed, never used), which is
+// not an error - so a call with `(NULL, 0)` measures.
+//
+// Returns `WARDEN_CODE_OK` (`out[0]` to `out[*count - 1]` written, the
+// rest of `out` untouched); `WARDEN_CODE_BUFFER_TOO_SMALL` when `cap <
+// *count` (nothing written); `WARDEN_CODE_INVALID_ARGUMENT` when `r` or
+// `count` is NULL, `out` is NULL with a non-zero `cap`, or `cap *
+// sizeof(warden_str)` exceeds `PTRDIFF_MAX`. `*count` is 0 except after OK
+// and BUFFER_TOO_SMALL.
+uint32_t warden_result_scopes(const struct warden_result *r,
+                              struct warden_str *out,
+                              size_t cap,
+                              size_t *count);
 
 // A top-level claim of an accepted JWT, by name (compared with the
 // payload's member names after JSON unescaping): `*json`/`*json_len` point

@@ -15,7 +15,7 @@ use std::ptr;
 use warden::ffi::result::*;
 use warden::ffi::verifier::*;
 use warden::ffi::verify::*;
-use warden::ffi::{warden_code, warden_counter, warden_kind, warden_result, warden_verifier};
+use warden::ffi::{warden_code, warden_counter, warden_kind, warden_result, warden_str, warden_verifier};
 
 const OK: u32 = warden_code::Ok as u32;
 const TOO_LARGE: u32 = warden_code::TooLarge as u32;
@@ -95,6 +95,24 @@ fn no_verdict_accessors(r: &warden_result) {
         assert_eq!(warden_result_scope(r, 0, ptr::null_mut(), &mut n), INVALID);
         assert_eq!(warden_result_scope(r, 0, &mut p, ptr::null_mut()), INVALID);
         assert_eq!(warden_result_scope(ptr::null(), 0, &mut p, &mut n), INVALID);
+
+        // All scopes at once: none, which is not an error; the caller's
+        // array (exactly `cap` entries) is left untouched.
+        let mut out = vec![warden_str { ptr: junk.as_ptr(), len: 7 }; 2].into_boxed_slice();
+        n = 7;
+        assert_eq!(warden_result_scopes(r, out.as_mut_ptr(), out.len(), &mut n), OK);
+        assert_eq!(n, 0);
+        assert!(out.iter().all(|s| s.ptr == junk.as_ptr() && s.len == 7));
+        n = 7;
+        assert_eq!(warden_result_scopes(r, ptr::null_mut(), 0, &mut n), OK);
+        assert_eq!(n, 0);
+        n = 7;
+        assert_eq!(warden_result_scopes(r, ptr::null_mut(), 1, &mut n), INVALID);
+        assert_eq!(n, 0);
+        assert_eq!(warden_result_scopes(r, out.as_mut_ptr(), usize::MAX, &mut n), INVALID);
+        assert_eq!(warden_result_scopes(r, out.as_mut_ptr(), out.len(), ptr::null_mut()), INVALID);
+        assert_eq!(warden_result_scopes(ptr::null(), out.as_mut_ptr(), out.len(), &mut n), INVALID);
+        assert!(out.iter().all(|s| s.ptr == junk.as_ptr() && s.len == 7));
 
         let name = exact(b"sub");
         let (np, nl) = (name.as_ptr() as *const c_char, name.len());

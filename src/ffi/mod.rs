@@ -46,7 +46,7 @@ pub mod result;
 pub mod verifier;
 pub mod verify;
 
-pub use result::warden_result;
+pub use result::{warden_result, warden_str};
 pub use verifier::warden_verifier;
 
 /// Status and verdict codes. Every function that returns `uint32_t` returns

@@ -1,6 +1,6 @@
 //! `warden_result`: the caller-owned verdict, and lookups into it.
 
-use super::{bytes, copy_bytes, guard, status, Arg, INVALID_ARGUMENT, NOT_FOUND, OK, WRONG_TYPE};
+use super::{bytes, copy_bytes, guard, status, Arg, BUFFER_TOO_SMALL, INVALID_ARGUMENT, NOT_FOUND, OK, WRONG_TYPE};
 use crate::json::{self, Value};
 use crate::{Claim, Scratch, Verified};
 use std::ffi::{c_char, c_void};
@@ -55,7 +55,8 @@ pub struct warden_result {
     pub key_id_len: usize,
     /// Accepted only: the number of scopes (JWT `scope` split on spaces, or
     /// its `scp` array; an API key's `scopes`). Read them with
-    /// `warden_result_scope`. 0 on rejection.
+    /// `warden_result_scopes` (all at once) or `warden_result_scope`. 0 on
+    /// rejection.
     pub scope_count: usize,
     /// Accepted JWTs with an `exp` claim: its value (seconds since the epoch,
     /// possibly fractional). 0 when `has_exp` is false.
@@ -219,6 +220,62 @@ pub unsafe extern "C" fn warden_result_scope(
             let v = last(r)?.ok_or(NOT_FOUND)?;
             let span = v.scopes.get(index).ok_or(NOT_FOUND)?;
             hand_out(Some(span.get(v.out)), ptr, len);
+            Ok(OK)
+        })())
+    })
+}
+
+/// A string handed out by warden: `len` bytes at `ptr`, UTF-8 and NOT
+/// NUL-terminated (the same as a `(pointer, _len)` pair of
+/// `warden_result`). Filled by `warden_result_scopes`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct warden_str {
+    pub ptr: *const c_char,
+    pub len: usize,
+}
+
+/// Every scope of an accepted verdict in one call, in order: `out[i]` is
+/// scope number `i`, as `warden_result_scope(r, i, ...)` would give it
+/// (UTF-8, not NUL-terminated; the pointers are valid as long as the
+/// result's other pointers). `out` is the caller's array of `cap` entries;
+/// `*count` receives the number of scopes - `scope_count`, or 0 when the
+/// result holds no accepted verdict (rejected, failed, never used), which is
+/// not an error - so a call with `(NULL, 0)` measures.
+///
+/// Returns `WARDEN_CODE_OK` (`out[0]` to `out[*count - 1]` written, the
+/// rest of `out` untouched); `WARDEN_CODE_BUFFER_TOO_SMALL` when `cap <
+/// *count` (nothing written); `WARDEN_CODE_INVALID_ARGUMENT` when `r` or
+/// `count` is NULL, `out` is NULL with a non-zero `cap`, or `cap *
+/// sizeof(warden_str)` exceeds `PTRDIFF_MAX`. `*count` is 0 except after OK
+/// and BUFFER_TOO_SMALL.
+#[no_mangle]
+pub unsafe extern "C" fn warden_result_scopes(
+    r: *const warden_result,
+    out: *mut warden_str,
+    cap: usize,
+    count: *mut usize,
+) -> u32 {
+    guard(|| {
+        status((|| {
+            if count.is_null() {
+                return Err(INVALID_ARGUMENT);
+            }
+            *count = 0;
+            if (out.is_null() && cap != 0) || cap > isize::MAX as usize / std::mem::size_of::<warden_str>() {
+                return Err(INVALID_ARGUMENT);
+            }
+            let Some(v) = last(r)? else {
+                return Ok(OK);
+            };
+            *count = v.scopes.len();
+            if cap < v.scopes.len() {
+                return Ok(BUFFER_TOO_SMALL);
+            }
+            for (i, span) in v.scopes.iter().enumerate() {
+                let s = span.get(v.out);
+                out.add(i).write(warden_str { ptr: s.as_ptr() as *const c_char, len: s.len() });
+            }
             Ok(OK)
         })())
     })

@@ -168,7 +168,7 @@ mod tests {
     //! of the C ABI there).
     use super::*;
     use crate::ffi::result::*;
-    use crate::ffi::{warden_kind, BUFFER_TOO_SMALL, NOT_FOUND, OK, WRONG_TYPE};
+    use crate::ffi::{warden_kind, warden_str, BUFFER_TOO_SMALL, NOT_FOUND, OK, WRONG_TYPE};
     use crate::scratch::Span;
     use crate::{Code, Kind, Rejection, Verified};
     use std::ptr;
@@ -235,6 +235,78 @@ mod tests {
         match warden_result_scope(r, i, &mut p, &mut n) {
             OK => Ok(read(p, n).to_vec()),
             rc => Err(rc),
+        }
+    }
+
+    /// `warden_result_scopes` into a heap array of `cap` junk entries: what
+    /// it returned, `*count`, and the strings of the first `*count` entries
+    /// when it returned OK.
+    unsafe fn scopes(r: *const warden_result, cap: usize) -> (u32, usize, Vec<Vec<u8>>) {
+        let junk = [0x55 as c_char; 1];
+        let mut out = vec![warden_str { ptr: junk.as_ptr(), len: 7 }; cap].into_boxed_slice();
+        let mut n = usize::MAX;
+        let op = if cap == 0 { ptr::null_mut() } else { out.as_mut_ptr() };
+        let rc = warden_result_scopes(r, op, cap, &mut n);
+        let mut got = Vec::new();
+        for (i, s) in out.iter().enumerate() {
+            if rc == OK && i < n {
+                got.push(read(s.ptr, s.len).to_vec());
+            } else {
+                // Untouched past *count, and everywhere unless OK.
+                assert!(s.ptr == junk.as_ptr() && s.len == 7);
+            }
+        }
+        (rc, n, got)
+    }
+
+    #[test]
+    fn scopes_in_one_call() {
+        let mut r = warden_result::EMPTY;
+        unsafe {
+            // Never used: no scopes, not an error.
+            assert_eq!(scopes(&r, 0), (OK, 0, vec![]));
+            assert_eq!(scopes(&r, 2), (OK, 0, vec![]));
+
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            let both = vec![b"x".to_vec(), b"yy".to_vec()];
+            assert_eq!(scopes(&r, 2), (OK, 2, both.clone()));
+            assert_eq!(scopes(&r, 3), (OK, 2, both.clone()));
+            // Measured with (NULL, 0); too small: nothing written.
+            assert_eq!(scopes(&r, 0), (BUFFER_TOO_SMALL, 2, vec![]));
+            assert_eq!(scopes(&r, 1), (BUFFER_TOO_SMALL, 2, vec![]));
+            // The same pointers as the one-at-a-time accessor.
+            let mut out = [warden_str { ptr: ptr::null(), len: 0 }; 2];
+            let mut n = 0;
+            assert_eq!(warden_result_scopes(&r, out.as_mut_ptr(), 2, &mut n), OK);
+            for (i, s) in out.iter().enumerate() {
+                let (mut p, mut len) = (ptr::null(), 0);
+                assert_eq!(warden_result_scope(&r, i, &mut p, &mut len), OK);
+                assert_eq!((s.ptr, s.len), (p, len));
+            }
+
+            // Invalid arguments: *count is 0 afterwards when it can be written.
+            n = 9;
+            assert_eq!(warden_result_scopes(&r, ptr::null_mut(), 2, &mut n), INVALID_ARGUMENT);
+            assert_eq!(n, 0);
+            assert_eq!(warden_result_scopes(&r, out.as_mut_ptr(), 2, ptr::null_mut()), INVALID_ARGUMENT);
+            assert_eq!(warden_result_scopes(&r, out.as_mut_ptr(), usize::MAX, &mut n), INVALID_ARGUMENT);
+            let too_many = isize::MAX as usize / std::mem::size_of::<warden_str>() + 1;
+            assert_eq!(warden_result_scopes(&r, out.as_mut_ptr(), too_many, &mut n), INVALID_ARGUMENT);
+            n = 9;
+            assert_eq!(warden_result_scopes(ptr::null(), out.as_mut_ptr(), 2, &mut n), INVALID_ARGUMENT);
+            assert_eq!(n, 0);
+
+            // A rejection: 0 scopes, OK, nothing written.
+            assert_eq!(run(&mut r, || Ok(()), limited), Code::RateLimited as u32);
+            assert_eq!(scopes(&r, 2), (OK, 0, vec![]));
+            assert_eq!(scopes(&r, 0), (OK, 0, vec![]));
+            // A failed call (argument error) likewise.
+            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, || Err::<(), _>(INVALID_ARGUMENT), not_called), INVALID_ARGUMENT);
+            assert_eq!(scopes(&r, 2), (OK, 0, vec![]));
+
+            warden_result_free(&mut r);
+            assert_eq!(scopes(&r, 1), (OK, 0, vec![]));
         }
     }
 

@@ -166,6 +166,39 @@ static void test_jwt(void) {
     CHECK_CODE(warden_result_scope(&r, 0, &p, NULL), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_result_scope(NULL, 0, &p, &n), WARDEN_CODE_INVALID_ARGUMENT);
 
+    /* every scope in one call: the same strings; measured with (NULL, 0);
+       a short array is left untouched */
+    warden_str scopes[5];
+    const warden_str unset = {"junk", 99};
+    for (int i = 0; i < 5; i++) scopes[i] = unset;
+    size_t count = 99;
+    CHECK_CODE(warden_result_scopes(&r, scopes, 5, &count), WARDEN_CODE_OK);
+    CHECK(count == 3);
+    CHECK(span_eq(scopes[0].ptr, scopes[0].len, "read") && span_eq(scopes[1].ptr, scopes[1].len, "write"));
+    CHECK(span_eq(scopes[2].ptr, scopes[2].len, "admin:x"));
+    CHECK(scopes[3].ptr == unset.ptr && scopes[3].len == 99 && scopes[4].ptr == unset.ptr);
+    CHECK_CODE(warden_result_scope(&r, 1, &p, &n), WARDEN_CODE_OK);
+    CHECK(scopes[1].ptr == p && scopes[1].len == n);
+    CHECK_CODE(warden_result_scopes(&r, scopes, 3, &count), WARDEN_CODE_OK);
+    CHECK(count == 3);
+    count = 99;
+    CHECK_CODE(warden_result_scopes(&r, NULL, 0, &count), WARDEN_CODE_BUFFER_TOO_SMALL);
+    CHECK(count == 3);
+    for (int i = 0; i < 5; i++) scopes[i] = unset;
+    count = 99;
+    CHECK_CODE(warden_result_scopes(&r, scopes, 2, &count), WARDEN_CODE_BUFFER_TOO_SMALL);
+    CHECK(count == 3 && scopes[0].ptr == unset.ptr && scopes[1].len == 99);
+    count = 99;
+    CHECK_CODE(warden_result_scopes(&r, NULL, 3, &count), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(count == 0);
+    CHECK_CODE(warden_result_scopes(&r, scopes, SIZE_MAX, &count), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_result_scopes(&r, scopes, PTRDIFF_MAX / sizeof(warden_str) + 1, &count),
+               WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_result_scopes(&r, scopes, 5, NULL), WARDEN_CODE_INVALID_ARGUMENT);
+    count = 99;
+    CHECK_CODE(warden_result_scopes(NULL, scopes, 5, &count), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(count == 0 && scopes[0].ptr == unset.ptr);
+
     /* claims as raw JSON */
     CHECK_CODE(warden_result_claim(&r, TEXT("iss"), &p, &n), WARDEN_CODE_OK);
     CHECK(span_eq(p, n, "\"https://c.example\""));
@@ -267,6 +300,11 @@ static void test_jwt(void) {
     CHECK(r.exp == 0 && r.retry_after_s == 0);
     CHECK_CODE(warden_result_claim(&r, TEXT("sub"), &p, &n), WARDEN_CODE_NOT_FOUND);
     CHECK_CODE(warden_result_scope(&r, 0, &p, &n), WARDEN_CODE_NOT_FOUND);
+    count = 99;
+    CHECK_CODE(warden_result_scopes(&r, scopes, 5, &count), WARDEN_CODE_OK); /* none: not an error */
+    CHECK(count == 0 && scopes[0].ptr == unset.ptr);
+    CHECK_CODE(warden_result_scopes(&r, NULL, 0, &count), WARDEN_CODE_OK);
+    CHECK(count == 0);
     CHECK_CODE(jwt(v, FX_TOKEN_EXPIRED, &r), WARDEN_CODE_EXPIRED);
     CHECK_CODE(jwt(v, FX_TOKEN_NO_EXP, &r), WARDEN_CODE_MISSING_CLAIM);
     CHECK_CODE(jwt(v, FX_TOKEN_ALG_NONE, &r), WARDEN_CODE_UNSUPPORTED_ALG);
@@ -324,13 +362,18 @@ static void test_api_key_basic_authorization(void) {
     warden_result r = {0}; /* zeroing is as good as warden_result_init */
     const char *p;
     size_t n;
+    warden_str scopes[2];
 
+    CHECK_CODE(warden_result_scopes(&r, scopes, 2, &n), WARDEN_CODE_OK); /* never used: no scopes */
+    CHECK(n == 0);
     CHECK_CODE(warden_verify_api_key(v, BYTES(FX_API_KEY), FX_NOW, &r), WARDEN_CODE_OK);
     CHECK(r.kind == WARDEN_KIND_API_KEY && span_eq(r.subject, r.subject_len, "c-svc"));
     CHECK(span_eq(r.key_id, r.key_id_len, "c-key-1") && r.kid == NULL && !r.has_exp);
     CHECK(r.scope_count == 2);
     CHECK_CODE(warden_result_scope(&r, 1, &p, &n), WARDEN_CODE_OK);
     CHECK(span_eq(p, n, "k:write"));
+    CHECK_CODE(warden_result_scopes(&r, scopes, 2, &n), WARDEN_CODE_OK);
+    CHECK(n == 2 && span_eq(scopes[1].ptr, scopes[1].len, "k:write"));
     CHECK_CODE(warden_result_claim(&r, TEXT("sub"), &p, &n), WARDEN_CODE_NOT_FOUND);
     CHECK_CODE(warden_verify_api_key(v, BYTES(FX_API_KEY_UNKNOWN), FX_NOW, &r), WARDEN_CODE_BAD_API_KEY);
     CHECK(r.kind == WARDEN_KIND_API_KEY && r.key_id == NULL);
