@@ -69,6 +69,11 @@
 #define WDN_STATE_DONE            2
 #define WDN_STATE_DECIDED         3
 
+/* $warden_subject, $warden_key_id, $warden_scopes and $warden_exp are
+ * evaluated at most once per verdict (nginx asks for a variable's value
+ * twice per use: its length, then its bytes) */
+#define WDN_NMEMO                 4
+
 
 typedef struct {
     ngx_str_t                   path;
@@ -119,6 +124,9 @@ typedef struct {
     ngx_uint_t                  state;
     ngx_int_t                   rc;        /* what the access handler decided */
     void                       *wlcf;      /* ... for this location */
+    ngx_uint_t                  memo;      /* bit i: vals[i] was evaluated */
+    ngx_uint_t                  found;     /* bit i: ... and is set */
+    ngx_str_t                   vals[WDN_NMEMO];
 } ngx_http_warden_ctx_t;
 
 
@@ -382,12 +390,49 @@ ngx_http_warden_count(ngx_uint_t kind, ngx_uint_t code)
 }
 
 
+/* Whether [p, p + len) holds a control character (< 0x20, or 0x7f), eight
+ * bytes at a time: for a word w, (w - 0x20..) & ~w & 0x80.. is non-zero
+ * exactly when some byte of w is below 0x20, and with w ^ 0x7f.. and 0x01..
+ * exactly when some byte is 0x7f (bytes >= 0x80, UTF-8, never match). */
+static ngx_uint_t
+ngx_http_warden_has_ctl(const u_char *p, size_t len)
+{
+    uint64_t  w, x;
+
+#define WDN_BYTES(c)  ((uint64_t) 0x0101010101010101ULL * (c))
+
+    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
+        ngx_memcpy(&w, p, 8);
+        x = w ^ WDN_BYTES(0x7f);
+        if (((w - WDN_BYTES(0x20)) & ~w & WDN_BYTES(0x80))
+            | ((x - WDN_BYTES(0x01)) & ~x & WDN_BYTES(0x80)))
+        {
+            return 1;
+        }
+    }
+
+#undef WDN_BYTES
+
+    for ( /* void */ ; len > 0; p++, len--) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* Replace control characters (CR, LF, NUL, ...) so that no value can split
  * a header line when passed upstream with proxy_set_header. */
 static void
 ngx_http_warden_sanitize(u_char *p, size_t len)
 {
     size_t  i;
+
+    if (!ngx_http_warden_has_ctl(p, len)) {
+        return;
+    }
 
     for (i = 0; i < len; i++) {
         if (p[i] < 0x20 || p[i] == 0x7f) {
@@ -397,21 +442,18 @@ ngx_http_warden_sanitize(u_char *p, size_t len)
 }
 
 
+/* text [data, len) as a variable's value without control characters: the
+ * bytes themselves when they have none (warden's result memory, which lives
+ * as long as the request: see ngx_http_warden_cleanup), else a sanitized
+ * copy in the request pool */
 static ngx_int_t
-ngx_http_warden_set_value(ngx_http_request_t *r, ngx_http_variable_value_t *v,
-    const u_char *data, size_t len)
+ngx_http_warden_clean(ngx_http_request_t *r, const u_char *data, size_t len,
+    ngx_str_t *out)
 {
-    size_t   i;
     u_char  *p;
 
-    for (i = 0; i < len; i++) {
-        if (data[i] < 0x20 || data[i] == 0x7f) {
-            break;
-        }
-    }
-
-    if (i == len) {
-        v->data = (u_char *) data;
+    if (!ngx_http_warden_has_ctl(data, len)) {
+        out->data = (u_char *) data;
 
     } else {
         p = ngx_pnalloc(r->pool, len);
@@ -420,10 +462,20 @@ ngx_http_warden_set_value(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         }
         ngx_memcpy(p, data, len);
         ngx_http_warden_sanitize(p, len);
-        v->data = p;
+        out->data = p;
     }
 
-    v->len = len;
+    out->len = len;
+    return NGX_OK;
+}
+
+
+/* a static NUL-terminated name (verdict codes, kinds) as a value */
+static ngx_int_t
+ngx_http_warden_name_value(ngx_http_variable_value_t *v, const char *name)
+{
+    v->data = (u_char *) name;
+    v->len = ngx_strlen(name);
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
@@ -997,11 +1049,19 @@ ngx_http_warden_scheme(ngx_str_t *value, ngx_str_t *cred)
     }
     cred->len = end - cred->data;
 
-    if (s - p == 6 && ngx_strncasecmp(p, (u_char *) "bearer", 6) == 0) {
+    /* case-insensitive: for letters, c | 0x20 is the lower-case letter, and
+     * no other byte maps to one */
+    if (s - p == 6 && (p[0] | 0x20) == 'b' && (p[1] | 0x20) == 'e'
+        && (p[2] | 0x20) == 'a' && (p[3] | 0x20) == 'r'
+        && (p[4] | 0x20) == 'e' && (p[5] | 0x20) == 'r')
+    {
         return WDN_KIND_JWT | WDN_KIND_API_KEY;
     }
 
-    if (s - p == 5 && ngx_strncasecmp(p, (u_char *) "basic", 5) == 0) {
+    if (s - p == 5 && (p[0] | 0x20) == 'b' && (p[1] | 0x20) == 'a'
+        && (p[2] | 0x20) == 's' && (p[3] | 0x20) == 'i'
+        && (p[4] | 0x20) == 'c')
+    {
         return WDN_KIND_BASIC;
     }
 
@@ -1370,64 +1430,43 @@ no_credential:
 /* ------------------------------------------------------------------ */
 /* variables                                                          */
 
+/* The value of $warden_subject, $warden_key_id, $warden_scopes or
+ * $warden_exp for an accepted credential: NGX_OK with *out set, or
+ * NGX_DECLINED when it has none. */
 static ngx_int_t
-ngx_http_warden_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
-    uintptr_t data)
+ngx_http_warden_accepted_value(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx, uintptr_t data, ngx_str_t *out)
 {
-    u_char                 *p, *d;
-    size_t                  len, total;
-    ngx_uint_t              i;
-    const char             *s;
-    warden_result          *res;
-    ngx_http_warden_ctx_t  *ctx;
-
-    v->not_found = 1;
-
-    ctx = ngx_http_warden_get_ctx(r);
-    if (ctx == NULL || ctx->state < WDN_STATE_DECIDED) {
-        return NGX_OK;
-    }
-
-    switch (data) {
-
-    case WDN_VAR_CODE:
-        s = ngx_http_warden_code_name(ctx->code);
-        return ngx_http_warden_set_value(r, v, (u_char *) s, ngx_strlen(s));
-
-    case WDN_VAR_KIND:
-        if (ctx->kind == 0) {
-            return NGX_OK;
-        }
-        s = warden_kind_str((uint32_t) ctx->kind);
-        return ngx_http_warden_set_value(r, v, (u_char *) s, ngx_strlen(s));
-    }
-
-    /* the rest describe an accepted credential */
+    u_char         *p, *d;
+    size_t          len, total;
+    ngx_uint_t      i;
+    const char     *s;
+    warden_result  *res;
 
     res = ngx_http_warden_accepted(ctx);
     if (res == NULL) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     switch (data) {
 
     case WDN_VAR_SUBJECT:
         if (res->subject == NULL) {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
-        return ngx_http_warden_set_value(r, v, (u_char *) res->subject,
-                                         res->subject_len);
+        return ngx_http_warden_clean(r, (u_char *) res->subject,
+                                     res->subject_len, out);
 
     case WDN_VAR_KEY_ID:
         if (res->kid != NULL) {
-            return ngx_http_warden_set_value(r, v, (u_char *) res->kid,
-                                             res->kid_len);
+            return ngx_http_warden_clean(r, (u_char *) res->kid,
+                                         res->kid_len, out);
         }
         if (res->key_id != NULL) {
-            return ngx_http_warden_set_value(r, v, (u_char *) res->key_id,
-                                             res->key_id_len);
+            return ngx_http_warden_clean(r, (u_char *) res->key_id,
+                                         res->key_id_len, out);
         }
-        return NGX_OK;
+        return NGX_DECLINED;
 
     case WDN_VAR_SCOPES:
         total = 0;
@@ -1450,16 +1489,13 @@ ngx_http_warden_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
             }
         }
         ngx_http_warden_sanitize(p, d - p);
-        v->data = p;
-        v->len = d - p;
-        v->valid = 1;
-        v->no_cacheable = 1;
-        v->not_found = 0;
+        out->data = p;
+        out->len = d - p;
         return NGX_OK;
 
     case WDN_VAR_EXP:
         if (!res->has_exp) {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
         p = ngx_pnalloc(r->pool, 64);
         if (p == NULL) {
@@ -1470,14 +1506,74 @@ ngx_http_warden_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         } else {
             len = snprintf((char *) p, 64, "%.17g", res->exp);
         }
-        v->data = p;
-        v->len = len;
-        v->valid = 1;
-        v->no_cacheable = 1;
-        v->not_found = 0;
+        out->data = p;
+        out->len = len;
         return NGX_OK;
     }
 
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_warden_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              i, bit;
+    ngx_http_warden_ctx_t  *ctx;
+
+    v->not_found = 1;
+
+    ctx = ngx_http_warden_get_ctx(r);
+    if (ctx == NULL || ctx->state < WDN_STATE_DECIDED) {
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case WDN_VAR_CODE:
+        return ngx_http_warden_name_value(v,
+                                          ngx_http_warden_code_name(ctx->code));
+
+    case WDN_VAR_KIND:
+        if (ctx->kind == 0) {
+            return NGX_OK;
+        }
+        return ngx_http_warden_name_value(v,
+                                          warden_kind_str((uint32_t) ctx->kind));
+    }
+
+    /* The rest describe an accepted credential. A decided ctx never changes
+     * (a location with another policy verifies into a new ctx), so each is
+     * worked out once, when first used, and kept in the ctx. */
+
+    i = data - WDN_VAR_SUBJECT;
+    if (i >= WDN_NMEMO) {
+        return NGX_OK;
+    }
+    bit = (ngx_uint_t) 1 << i;
+
+    if (!(ctx->memo & bit)) {
+        rc = ngx_http_warden_accepted_value(r, ctx, data, &ctx->vals[i]);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+        ctx->memo |= bit;
+        if (rc == NGX_OK) {
+            ctx->found |= bit;
+        }
+    }
+
+    if (!(ctx->found & bit)) {
+        return NGX_OK;
+    }
+
+    v->data = ctx->vals[i].data;
+    v->len = ctx->vals[i].len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
     return NGX_OK;
 }
 
