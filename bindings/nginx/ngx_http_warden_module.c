@@ -989,12 +989,18 @@ ngx_http_warden_log_refusal(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx)
 static double
 ngx_http_warden_now(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf)
 {
-    u_char     *z;
-    double      now;
-    ngx_str_t   s;
+    u_char      *z;
+    double       now;
+    ngx_str_t    s;
+    ngx_time_t  *tp;
 
     if (wlcf->now == NULL) {
-        return 0;
+        /* the system clock as nginx read it when this event loop iteration
+         * began (what its own timers, logs and limit_req use), to the
+         * millisecond; 0 would have warden read the clock again for every
+         * request */
+        tp = ngx_timeofday();
+        return (double) tp->sec + (double) tp->msec / 1000;
     }
 
     if (wlcf->now_const > 0) {
