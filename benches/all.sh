@@ -112,7 +112,7 @@ START=$(date +%s)
 if [ "$QUICK" = 1 ]; then
     PY_ARGS=(--seconds 0.1 --rounds 1) C_ARGS=(--quick) NGINX_ARGS=(--duration 1s --rounds 1)
 else
-    PY_ARGS=(--rounds 5) C_ARGS=(--seconds 5) NGINX_ARGS=(--duration 5s --rounds 3)
+    PY_ARGS=(--rounds 5) C_ARGS=(--seconds 5) NGINX_ARGS=(--duration 2s --rounds 7)
 fi
 want python && host python python3 bindings/python/bench.py --tokens "$TOKENS" --json "$HOSTS/python.json" "${PY_ARGS[@]}"
 want go && host go go_bench

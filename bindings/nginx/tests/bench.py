@@ -2,8 +2,11 @@
 """wrk against nginx on loopback: an unprotected location next to locations
 protected by warden (HS256 and ES256 with and without the verified-token
 cache, API key, cached Basic). Prints requests/s, latency and the ratio to the
-unprotected location. A benchmark, not a test: it asserts nothing unless
---min-hs256-ratio is given.
+unprotected location, and to the same request (token sent) to the unprotected
+location. With --rounds N every location is measured N times, interleaved
+(order reversed every other round); ratios are paired within a round and the
+median over the rounds is reported. A benchmark, not a test: it asserts
+nothing unless --min-hs256-ratio is given.
 
     bench.py --module build/ngx_http_warden_module.so --vectors ../shared/vectors
 
@@ -85,7 +88,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=1,
-                    help="measure every location this many times, interleaved; report the best")
+                    help="measure every location this many times, interleaved; report medians of the "
+                         "per-round figures and ratios")
     ap.add_argument("--min-hs256-ratio", type=float, default=None)
     ap.add_argument("--tokens", help="tokens.json from benches/hosts/tokens.py for the JWT locations")
     ap.add_argument("--json", help="also write the results to this file")
@@ -203,7 +207,13 @@ def main():
     ]
     runs = [(b, name, f"/{b}/{loc}/", headers) for b in backends for name, loc, headers in kinds]
 
-    results = {}
+    # Every location is measured once per round; the order runs forwards in
+    # even rounds and backwards in odd ones, so that the protected locations
+    # sit next to the two unprotected ones (listed first) either way and a
+    # load that drifts during a round favours no side. A location's ratio is
+    # the median over the rounds of its ratio to the baseline measured in
+    # the same round (paired), not a ratio of two bests.
+    per_round = {}   # (backend, name) -> [wrk result per round]
     try:
         ng.start(port)
         workers = ng.worker_pids()
@@ -212,8 +222,8 @@ def main():
             status, _, _ = harness.request(port, path, h)   # also warms the caches
             if status != 200:
                 raise SystemExit(f"{name}: {path} answered {status}\n{ng.log_tail()}")
-        for _ in range(args.rounds):
-            for b, name, path, headers in runs:
+        for rnd in range(args.rounds):
+            for b, name, path, headers in (runs if rnd % 2 == 0 else runs[::-1]):
                 cmd = [wrk, "-t", str(args.threads), "-c", str(args.connections), "-d", args.duration, "--latency"]
                 for x in headers:
                     cmd += ["-H", x]
@@ -222,52 +232,73 @@ def main():
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
                 r = parse_wrk(out)
                 r["cpu_us"] = (cpu_ticks(workers) - c0) / tick * 1e6 / max(r["requests"], 1)
-                best = results.get((b, name))
-                if best is None:
-                    results[(b, name)] = r
-                else:
-                    best["errors"] += r["errors"]
-                    if r["rps"] > best["rps"]:
-                        r["errors"] = best["errors"]
-                        r["cpu_us"] = min(r["cpu_us"], best["cpu_us"])
-                        results[(b, name)] = r
-                    else:
-                        best["cpu_us"] = min(r["cpu_us"], best["cpu_us"])
+                per_round.setdefault((b, name), []).append(r)
     finally:
         ng.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+    def median(xs):
+        xs = sorted(x for x in xs if x is not None)
+        if not xs:
+            return None
+        n = len(xs)
+        return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+    token_base = "unprotected, HS256 token sent"
+    results = {}
+    for (b, name), rs in per_round.items():
+        base, tok = per_round[(b, "unprotected")], per_round[(b, token_base)]
+        results[(b, name)] = {
+            "rps": median(r["rps"] for r in rs),
+            "p50": median(r["p50"] for r in rs),
+            "p99": median(r["p99"] for r in rs),
+            "cpu_us": median(r["cpu_us"] for r in rs),
+            "requests": sum(r["requests"] for r in rs),
+            "errors": sum(r["errors"] for r in rs),
+            # paired, per round: req/s ratio, and CPU ratio (baseline CPU per
+            # request over this location's), each to the plain unprotected
+            # request and to the same request (token sent) to an unprotected
+            # location
+            "ratio": median(r["rps"] / x["rps"] for r, x in zip(rs, base)),
+            "cpu_ratio": median(x["cpu_us"] / r["cpu_us"] for r, x in zip(rs, base)),
+            "ratio_token": median(r["rps"] / x["rps"] for r, x in zip(rs, tok)),
+            "cpu_ratio_token": median(x["cpu_us"] / r["cpu_us"] for r, x in zip(rs, tok)),
+            "rounds_rps": [round(r["rps"]) for r in rs],
+            "rounds_cpu_us": [round(r["cpu_us"], 3) for r in rs],
+        }
+
     print(f"nginx {args.workers} worker(s), wrk -t{args.threads} -c{args.connections} -d{args.duration} "
-          f"on loopback, {os.cpu_count()} cores, best of {args.rounds} interleaved round(s)")
-    print("req/s ratio: to the unprotected location with the same backend; CPU/req: nginx worker CPU time "
-          "per request (less sensitive to a busy machine than req/s)")
+          f"on loopback, {os.cpu_count()} cores, {args.rounds} interleaved round(s) (order reversed every "
+          "other round); medians over the rounds")
+    print("ratios are paired: each round's figure over the same round's baseline, median over the rounds. "
+          "'unprot.': to the unprotected location with the same backend; 'token': to the same request, token "
+          "sent, to that unprotected location (what nginx spends on the header alone is out of it). "
+          "CPU: nginx worker CPU time per request (less sensitive to a busy machine than req/s); "
+          "CPU ratio = baseline CPU/req over this location's.")
     for b in backends:
-        base = results[(b, "unprotected")]
         print(f"\nbackend: {b}")
-        print(f"{'location':<30} {'req/s':>9} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'CPU/req us':>11} {'CPU ratio':>9} {'non-2xx':>8}")
+        print(f"{'location':<30} {'req/s':>9} {'unprot.':>7} {'token':>6} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'CPU/req us':>11} {'CPU unprot.':>11} {'CPU token':>9} {'non-2xx':>8}")
         for name, _, _ in kinds:
             r = results[(b, name)]
-            print(f"{name:<30} {r['rps']:>9.0f} {r['rps'] / base['rps']:>6.2f} {r['p50'] or 0:>7.3f} "
-                  f"{r['p99'] or 0:>7.3f} {r['cpu_us']:>11.2f} {base['cpu_us'] / r['cpu_us']:>9.2f} "
+            print(f"{name:<30} {r['rps']:>9.0f} {r['ratio']:>7.2f} {r['ratio_token']:>6.2f} {r['p50'] or 0:>7.3f} "
+                  f"{r['p99'] or 0:>7.3f} {r['cpu_us']:>11.2f} {r['cpu_ratio']:>11.2f} {r['cpu_ratio_token']:>9.2f} "
                   f"{r['errors']:>8}")
     if args.json:
         version = subprocess.run([harness.nginx_binary(), "-v"], capture_output=True, text=True).stderr.strip()
         with open(args.json, "w") as f:
             json.dump({"nginx": version.rsplit("/", 1)[-1], "workers": args.workers, "threads": args.threads,
                        "connections": args.connections, "duration": args.duration, "rounds": args.rounds,
+                       "method": "median of paired per-round ratios", "token_baseline": token_base,
                        "shared_tokens": bool(args.tokens),
-                       "backends": {b: {name: dict(results[(b, name)], ratio=results[(b, name)]["rps"]
-                                                   / results[(b, "unprotected")]["rps"],
-                                                   cpu_ratio=results[(b, "unprotected")]["cpu_us"]
-                                                   / results[(b, name)]["cpu_us"])
-                                        for name, _, _ in kinds} for b in backends}}, f, indent=1)
+                       "backends": {b: {name: results[(b, name)] for name, _, _ in kinds} for b in backends}},
+                      f, indent=1)
     bad = [f"{b}/{n}" for (b, n), r in results.items() if r["errors"]]
     if bad:
         print("non-2xx responses in: " + ", ".join(bad))
         sys.exit(1)
     if args.min_hs256_ratio is not None:
-        ratio = results[("proxy", "HS256, token cache on")]["rps"] / results[("proxy", "unprotected")]["rps"]
+        ratio = results[("proxy", "HS256, token cache on")]["ratio"]
         if ratio < args.min_hs256_ratio:
             print(f"HS256 keeps {ratio:.2f} of the unprotected rate (proxy), below {args.min_hs256_ratio}")
             sys.exit(1)
