@@ -1,7 +1,7 @@
 package warden
 
 /*
-#include "warden.h"
+#include "call.h"
 */
 import "C"
 
@@ -40,12 +40,14 @@ type Result struct {
 	// CodeRateLimited only: how long until a retry can succeed (whole seconds, >= 1s).
 	RetryAfter time.Duration
 
-	payload []byte // accepted JWT: the base64url payload segment (in buf, or the caller's string)
-	buf     []byte // copies of the strings above (reused by the *Into methods)
-	spans   []span
+	// Accepted JWT: the token (auth false) or Authorization value (auth
+	// true) warden accepted, for Payload: a copy in buf, or the caller's
+	// string (immutable) for the convenient forms. Its payload segment is
+	// found when asked for, not on every verification.
+	token []byte
+	auth  bool
+	buf   []byte // copies of the strings above (reused by the *Into methods)
 }
-
-type span struct{ off, n int }
 
 // OK reports whether the credential was accepted.
 func (r *Result) OK() bool { return r.Code == CodeOK }
@@ -84,85 +86,83 @@ func (r *Result) HasScopes(scopes ...string) bool {
 	return true
 }
 
-func cbytes(p *C.char, n C.size_t) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+// put copies the n bytes at p into buf at off and returns them as a string
+// and the offset after them.
+func put(buf []byte, off int, p *C.char, n C.size_t) (string, int) {
+	if p == nil || n == 0 {
+		return "", off
+	}
+	k := copy(buf[off:], unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
+	return unsafe.String(&buf[off], k), off + k
 }
 
-// fill copies the verdict out of the C result (before the C result is reused).
-func (r *Result) fill(c *C.warden_result, src []byte, authorization bool) {
-	r.Code = Code(c.code)
-	r.Kind = Kind(c.kind)
+// fill copies the verdict out of the C result (before the C result is
+// reused). src is the JWT or Authorization value verified (nil for other
+// kinds), kept for Payload: copied, or aliased when keep (an immutable string).
+func (r *Result) fill(c *cResult, src []byte, authorization, keep bool) {
+	res := &c.p.r
+	r.Code = Code(res.code)
+	r.Kind = Kind(res.kind)
 	r.Subject, r.Kid, r.KeyID = "", "", ""
 	r.Scopes = r.Scopes[:0]
-	r.Exp, r.HasExp = float64(c.exp), bool(c.has_exp)
-	r.RetryAfter = time.Duration(c.retry_after_s) * time.Second
-	r.payload = nil
+	r.Exp, r.HasExp = 0, false
+	r.RetryAfter = time.Duration(res.retry_after_s) * time.Second
+	r.token, r.auth = nil, authorization
 	if r.Code != CodeOK {
-		r.Exp, r.HasExp = 0, false
 		return
 	}
-	count := int(c.scope_count)
-	buf := r.buf[:0]
-	if cap(buf) == 0 { // a fresh Result: one allocation of about the right size
-		buf = make([]byte, 0, int(c.subject_len+c.kid_len+c.key_id_len)+32*count+len(src))
+	scopes, ok := c.scopes()
+	if !ok { // cannot happen short of a bug in warden: fail closed
+		r.Code, r.Kind, r.RetryAfter = CodeInternal, KindNone, 0
+		return
 	}
-	spans := r.spans[:0]
-	if cap(spans) < 4+count {
-		spans = make([]span, 0, 4+count)
+	r.Exp, r.HasExp = float64(res.exp), bool(res.has_exp)
+	if r.Kind != KindJWT {
+		src = nil
 	}
-	if cap(r.Scopes) < count {
-		r.Scopes = make([]string, 0, count)
+	if keep {
+		r.token, src = src, nil
 	}
-	add := func(p *C.char, n C.size_t) {
-		spans = append(spans, span{len(buf), int(n)})
-		if n > 0 {
-			buf = append(buf, cbytes(p, n)...)
-		}
+	// One buffer for every string, sized first (a fresh Result allocates it
+	// once; a reused one keeps it while it is large enough).
+	size := int(res.subject_len+res.kid_len+res.key_id_len) + len(src)
+	for i := range scopes {
+		size += int(scopes[i].len)
 	}
-	add(c.subject, c.subject_len)
-	add(c.kid, c.kid_len)
-	add(c.key_id, c.key_id_len)
-	for i := 0; i < count; i++ {
-		var p *C.char
-		var n C.size_t
-		if C.warden_result_scope(c, C.size_t(i), &p, &n) == C.WARDEN_CODE_OK {
-			add(p, n)
-		}
+	buf := r.buf
+	if cap(buf) < size {
+		buf = make([]byte, size)
 	}
-	if r.Kind == KindJWT && src != nil {
-		if seg := payloadSegment(src, authorization); seg != nil {
-			spans = append(spans, span{len(buf), len(seg)})
-			buf = append(buf, seg...)
-		}
+	buf = buf[:cap(buf)]
+	if cap(r.Scopes) < len(scopes) {
+		r.Scopes = make([]string, len(scopes))
 	}
-	// Strings are made once buf has stopped growing.
-	str := func(s span) string {
-		if s.n == 0 {
-			return ""
-		}
-		return unsafe.String(&buf[s.off], s.n)
+	r.Scopes = r.Scopes[:len(scopes)]
+	off := 0
+	r.Subject, off = put(buf, off, res.subject, res.subject_len)
+	r.Kid, off = put(buf, off, res.kid, res.kid_len)
+	r.KeyID, off = put(buf, off, res.key_id, res.key_id_len)
+	for i := range scopes {
+		r.Scopes[i], off = put(buf, off, scopes[i].ptr, scopes[i].len)
 	}
-	r.Subject, r.Kid, r.KeyID = str(spans[0]), str(spans[1]), str(spans[2])
-	for _, s := range spans[3 : 3+count] {
-		r.Scopes = append(r.Scopes, str(s))
+	if src != nil {
+		n := copy(buf[off:], src)
+		r.token = buf[off : off+n : off+n]
 	}
-	if len(spans) > 3+count {
-		s := spans[3+count]
-		r.payload = buf[s.off : s.off+s.n : s.off+s.n]
-	}
-	r.buf, r.spans = buf, spans
+	r.buf = buf
 }
 
 // detach gives up the buffers, so that the strings are the Result's own
 // (a later *Into on the same Result starts new buffers).
 func (r *Result) detach() {
-	r.buf, r.spans = nil, nil
+	r.buf = nil
 	if len(r.Scopes) == 0 {
 		r.Scopes = nil
 	}
 }
 
-// payloadSegment finds the payload segment of the token warden accepted.
+// payloadSegment finds the payload segment of the token warden accepted
+// (src is an Authorization value when authorization is true).
 func payloadSegment(src []byte, authorization bool) []byte {
 	if authorization {
 		src = bytes.Trim(src, " \t")
@@ -186,14 +186,16 @@ func payloadSegment(src []byte, authorization bool) []byte {
 
 // Payload is the JSON payload of an accepted JWT, as signed (nil otherwise).
 func (r *Result) Payload() []byte {
-	if r.payload == nil {
+	seg := payloadSegment(r.token, r.auth)
+	if seg == nil {
 		return nil
 	}
-	out, err := base64.RawURLEncoding.DecodeString(string(r.payload))
+	out := make([]byte, base64.RawURLEncoding.DecodedLen(len(seg)))
+	n, err := base64.RawURLEncoding.Decode(out, seg)
 	if err != nil {
 		return nil
 	}
-	return out
+	return out[:n]
 }
 
 func (r *Result) claims() map[string]json.RawMessage {

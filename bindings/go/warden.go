@@ -3,18 +3,12 @@ package warden
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libwarden.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
-#cgo noescape warden_verify_jwt
-#cgo noescape warden_verify_api_key
-#cgo noescape warden_verify_basic
-#cgo noescape warden_verify_authorization
-#cgo noescape warden_result_scope
-#cgo nocallback warden_verify_jwt
-#cgo nocallback warden_verify_api_key
-#cgo nocallback warden_verify_basic
-#cgo nocallback warden_verify_authorization
-#cgo nocallback warden_result_scope
+#cgo noescape wg_verify
+#cgo noescape warden_result_scopes
+#cgo nocallback wg_verify
+#cgo nocallback warden_result_scopes
 #include <stdlib.h>
-#include "warden.h"
+#include "call.h"
 */
 import "C"
 
@@ -98,8 +92,6 @@ func (v *Verifier) Close() error {
 
 func u8(b []byte) *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b))) }
 
-func u8s(s string) *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s))) }
-
 // Seconds converts a time for the *Into methods: seconds since the epoch,
 // with fractions; the zero time gives 0, which means the system clock.
 func Seconds(t time.Time) float64 {
@@ -111,23 +103,68 @@ func Seconds(t time.Time) float64 {
 
 // ---- C results: one per call, from a pool (allocated and initialised once)
 
-type cResult struct{ p *C.warden_result }
+// cResult is a pooled wg_call (call.h): the C result and the scopes the
+// verifying cgo call gathered.
+type cResult struct {
+	p    *C.wg_call
+	more []C.warden_str // scopes past WG_SCOPES (a second call; kept for reuse)
+}
 
 func freeCResult(c *cResult) {
-	C.warden_result_free(c.p)
+	C.warden_result_free(&c.p.r)
 	C.free(unsafe.Pointer(c.p))
 }
 
 var cResults = sync.Pool{New: func() any {
-	c := &cResult{p: (*C.warden_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.warden_result{}))))}
+	c := &cResult{p: (*C.wg_call)(C.calloc(1, C.size_t(unsafe.Sizeof(C.wg_call{}))))}
 	if c.p == nil {
 		panic("warden: out of memory")
 	}
-	C.warden_result_init(c.p)
+	C.warden_result_init(&c.p.r)
 	// A pool may drop idle items at a GC: release the C memory with them.
 	runtime.SetFinalizer(c, freeCResult)
 	return c
 }}
+
+// Operations of wg_verify.
+const (
+	opJWT           = C.WG_JWT
+	opAPIKey        = C.WG_API_KEY
+	opBasic         = C.WG_BASIC
+	opAuthorization = C.WG_AUTHORIZATION
+)
+
+// verify runs one verification (one cgo call, scopes included) and fills r.
+// a and b are the credential's parts (b only for Basic); src is the JWT or
+// Authorization value to find an accepted token's payload in (nil: none),
+// copied unless keep (it is an immutable string).
+func (v *Verifier) verify(r *Result, op C.int, a *byte, alen int, b *byte, blen int, now float64, src []byte, authorization, keep bool) {
+	c := cResults.Get().(*cResult)
+	v.mu.RLock()
+	C.wg_verify(op, v.h, (*C.uint8_t)(unsafe.Pointer(a)), C.size_t(alen), (*C.uint8_t)(unsafe.Pointer(b)), C.size_t(blen), C.double(now), c.p)
+	v.mu.RUnlock()
+	r.fill(c, src, authorization, keep)
+	cResults.Put(c)
+}
+
+// scopes are the scopes of the accepted verdict in c (ok false: they could
+// not be read, a warden bug).
+func (c *cResult) scopes() (s []C.warden_str, ok bool) {
+	n := int(c.p.nscopes)
+	switch c.p.scopes_rc {
+	case C.WARDEN_CODE_OK:
+		return c.p.scopes[:n:n], true
+	case C.WARDEN_CODE_BUFFER_TOO_SMALL:
+		if cap(c.more) < n {
+			c.more = make([]C.warden_str, n)
+		}
+		var got C.size_t
+		if C.warden_result_scopes(&c.p.r, &c.more[0], C.size_t(cap(c.more)), &got) == C.WARDEN_CODE_OK {
+			return c.more[:got:got], true
+		}
+	}
+	return nil, false
+}
 
 // ---- verification: zero-allocation forms
 
@@ -137,49 +174,32 @@ var cResults = sync.Pool{New: func() any {
 // alias its buffer and change when r is reused; use VerifyJWT, or copy them,
 // to keep them longer.
 func (v *Verifier) VerifyJWTInto(r *Result, token []byte, now float64) {
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_jwt(v.h, u8(token), C.size_t(len(token)), C.double(now), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, token, false)
-	cResults.Put(c)
+	v.verify(r, opJWT, unsafe.SliceData(token), len(token), nil, 0, now, token, false, false)
 }
 
 // VerifyAPIKeyInto verifies an API key; see VerifyJWTInto.
 func (v *Verifier) VerifyAPIKeyInto(r *Result, key []byte, now float64) {
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_api_key(v.h, u8(key), C.size_t(len(key)), C.double(now), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, nil, false)
-	cResults.Put(c)
+	v.verify(r, opAPIKey, unsafe.SliceData(key), len(key), nil, 0, now, nil, false, false)
 }
 
 // VerifyBasicInto verifies a Basic user and password (raw octets); see
 // VerifyJWTInto. A password check takes milliseconds (PBKDF2, bcrypt) unless
 // warden's credential cache holds the pair.
 func (v *Verifier) VerifyBasicInto(r *Result, user, password []byte, now float64) {
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_basic(v.h, u8(user), C.size_t(len(user)), u8(password), C.size_t(len(password)), C.double(now), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, nil, false)
-	cResults.Put(c)
+	v.verify(r, opBasic, unsafe.SliceData(user), len(user), unsafe.SliceData(password), len(password), now, nil, false, false)
 }
 
 // VerifyAuthorizationInto verifies an HTTP Authorization value ("Bearer
 // <JWT>", "Bearer <API key>", "Basic <base64>"); see VerifyJWTInto.
 // r.Kind says which credential it was.
 func (v *Verifier) VerifyAuthorizationInto(r *Result, value []byte, now float64) {
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_authorization(v.h, u8(value), C.size_t(len(value)), C.double(now), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, value, true)
-	cResults.Put(c)
+	v.verify(r, opAuthorization, unsafe.SliceData(value), len(value), nil, 0, now, value, true, false)
 }
 
 // ---- verification: convenient forms (the Result owns its strings)
+
+// bytesOf is s's bytes, without a copy (read only).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // VerifyJWT verifies a compact JWS (without "Bearer") by the system clock.
 func (v *Verifier) VerifyJWT(token string) Result { return v.VerifyJWTAt(token, time.Time{}) }
@@ -187,12 +207,7 @@ func (v *Verifier) VerifyJWT(token string) Result { return v.VerifyJWTAt(token, 
 // VerifyJWTAt verifies a compact JWS as of now (the zero time: the clock).
 func (v *Verifier) VerifyJWTAt(token string, now time.Time) Result {
 	var r Result
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_jwt(v.h, u8s(token), C.size_t(len(token)), C.double(Seconds(now)), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, unsafe.Slice(unsafe.StringData(token), len(token)), false)
-	cResults.Put(c)
+	v.verify(&r, opJWT, unsafe.StringData(token), len(token), nil, 0, Seconds(now), bytesOf(token), false, true)
 	r.detach()
 	return r
 }
@@ -203,12 +218,7 @@ func (v *Verifier) VerifyAPIKey(key string) Result { return v.VerifyAPIKeyAt(key
 // VerifyAPIKeyAt verifies an API key as of now (the zero time: the clock).
 func (v *Verifier) VerifyAPIKeyAt(key string, now time.Time) Result {
 	var r Result
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_api_key(v.h, u8s(key), C.size_t(len(key)), C.double(Seconds(now)), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, nil, false)
-	cResults.Put(c)
+	v.verify(&r, opAPIKey, unsafe.StringData(key), len(key), nil, 0, Seconds(now), nil, false, true)
 	r.detach()
 	return r
 }
@@ -221,12 +231,7 @@ func (v *Verifier) VerifyBasic(user, password string) Result {
 // VerifyBasicAt verifies a Basic user and password as of now.
 func (v *Verifier) VerifyBasicAt(user, password string, now time.Time) Result {
 	var r Result
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_basic(v.h, u8s(user), C.size_t(len(user)), u8s(password), C.size_t(len(password)), C.double(Seconds(now)), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, nil, false)
-	cResults.Put(c)
+	v.verify(&r, opBasic, unsafe.StringData(user), len(user), unsafe.StringData(password), len(password), Seconds(now), nil, false, true)
 	r.detach()
 	return r
 }
@@ -239,12 +244,7 @@ func (v *Verifier) VerifyAuthorization(value string) Result {
 // VerifyAuthorizationAt verifies an HTTP Authorization value as of now.
 func (v *Verifier) VerifyAuthorizationAt(value string, now time.Time) Result {
 	var r Result
-	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.warden_verify_authorization(v.h, u8s(value), C.size_t(len(value)), C.double(Seconds(now)), c.p)
-	v.mu.RUnlock()
-	r.fill(c.p, unsafe.Slice(unsafe.StringData(value), len(value)), true)
-	cResults.Put(c)
+	v.verify(&r, opAuthorization, unsafe.StringData(value), len(value), nil, 0, Seconds(now), bytesOf(value), true, true)
 	r.detach()
 	return r
 }

@@ -4,12 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -109,6 +111,62 @@ func TestIntoReusesBuffers(t *testing.T) {
 	v.VerifyJWTInto(&r, []byte("x"), testNow)
 	if r.OK() || r.Code != CodeMalformed || r.Subject != "" || r.Scopes == nil && false || r.HasExp || r.Claims() != nil {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// More scopes than the verifying cgo call gathers itself (16) take a second
+// call; the order and the strings are the same either way.
+func TestManyScopes(t *testing.T) {
+	v := newVerifier(t)
+	for _, n := range []int{15, 16, 17, 40} {
+		want := make([]string, n)
+		for i := range want {
+			want[i] = fmt.Sprintf("scope-%d:%s", i, strings.Repeat("x", i))
+		}
+		tok := token("many", strings.Join(want, " "), nil)
+		var r Result
+		v.VerifyJWTInto(&r, []byte(tok), testNow)
+		if !r.OK() || !reflect.DeepEqual(r.Scopes, want) || r.Subject != "many" {
+			t.Fatalf("%d scopes, Into: %s %q", n, r.Code, r.Scopes)
+		}
+		if o := v.VerifyJWTAt(tok, nowTime); !o.OK() || !reflect.DeepEqual(o.Scopes, want) {
+			t.Fatalf("%d scopes, owned: %s %q", n, o.Code, o.Scopes)
+		}
+		// The same Result again with fewer: no stale entries.
+		v.VerifyJWTInto(&r, []byte(token("few", "a", nil)), testNow)
+		if !reflect.DeepEqual(r.Scopes, []string{"a"}) || r.Subject != "few" {
+			t.Fatalf("after %d scopes: %q", n, r.Scopes)
+		}
+	}
+}
+
+// The *Into methods copy what Claim and Payload read: the caller may reuse
+// the token's buffer at once.
+func TestIntoCopiesTheToken(t *testing.T) {
+	v := newVerifier(t)
+	for _, auth := range []bool{false, true} {
+		buf := []byte(token("first", "", map[string]any{"n": 1}))
+		var r Result
+		if auth {
+			buf = append([]byte("Bearer "), buf...)
+			v.VerifyAuthorizationInto(&r, buf, testNow)
+		} else {
+			v.VerifyJWTInto(&r, buf, testNow)
+		}
+		if !r.OK() {
+			t.Fatal(r.Code)
+		}
+		other := token("other", "", map[string]any{"n": 2})
+		copy(buf[len(buf)-len(other):], other)
+		for i := range buf[:len(buf)-len(other)] {
+			buf[i] = ' '
+		}
+		if s, _ := r.ClaimString("sub"); s != "first" || r.Subject != "first" {
+			t.Fatalf("authorization %v: the claims followed the caller's buffer: %q", auth, s)
+		}
+		if raw, _ := r.Claim("n"); string(raw) != "1" {
+			t.Fatalf("authorization %v: n = %s", auth, raw)
+		}
 	}
 }
 
@@ -338,7 +396,8 @@ func TestCloseWhileVerifying(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := []byte(token("u", "", nil))
+	tok := []byte(token("u", "a b", nil))
+	var closed atomic.Bool // set once a Close has returned
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
@@ -346,7 +405,12 @@ func TestCloseWhileVerifying(t *testing.T) {
 			defer wg.Done()
 			var r Result
 			for i := 0; i < 2000; i++ {
+				after := closed.Load()
 				v.VerifyJWTInto(&r, tok, testNow)
+				if r.Code == CodeOK && (after || len(r.Scopes) != 2 || r.Subject != "u") {
+					t.Errorf("closed before: %v, %+v", after, r)
+					return
+				}
 				if r.Code != CodeOK && r.Code != CodeInvalidArgument {
 					t.Error(r.Code)
 					return
@@ -355,8 +419,21 @@ func TestCloseWhileVerifying(t *testing.T) {
 		}()
 	}
 	time.Sleep(time.Millisecond)
-	v.Close()
+	var closers sync.WaitGroup
+	for c := 0; c < 2; c++ {
+		closers.Add(1)
+		go func() {
+			defer closers.Done()
+			v.Close()
+			closed.Store(true)
+		}()
+	}
+	closers.Wait()
 	wg.Wait()
+	var r Result
+	if v.VerifyJWTInto(&r, tok, testNow); r.Code != CodeInvalidArgument {
+		t.Fatal(r.Code)
+	}
 }
 
 func TestZeroAllocations(t *testing.T) {
@@ -368,12 +445,14 @@ func TestZeroAllocations(t *testing.T) {
 	auth := []byte("Bearer " + string(tok))
 	key := []byte(apiKey)
 	bad := []byte("x.y.z")
+	many := []byte(token("user-1842", strings.TrimSpace(strings.Repeat("scope ", 30)), nil))
 	var r Result
 	for name, f := range map[string]func(){
 		"jwt":           func() { v.VerifyJWTInto(&r, tok, testNow) },
 		"authorization": func() { v.VerifyAuthorizationInto(&r, auth, testNow) },
 		"api_key":       func() { v.VerifyAPIKeyInto(&r, key, testNow+1e6) }, // rate limited after the burst: still no allocation
 		"rejected":      func() { v.VerifyJWTInto(&r, bad, testNow) },
+		"many scopes":   func() { v.VerifyJWTInto(&r, many, testNow) }, // past the 16 of the first call
 	} {
 		f()
 		if n := testing.AllocsPerRun(200, f); n != 0 {
