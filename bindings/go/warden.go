@@ -16,6 +16,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -38,9 +39,17 @@ func Version() string { return C.GoString(C.warden_version()) }
 // between every goroutine. Reloads, key swaps and revocations never block
 // verifications on the warden side.
 type Verifier struct {
-	mu sync.RWMutex // Close takes it exclusively; every other method shares it
+	mu sync.RWMutex // Close takes it exclusively; every other method but the verifications shares it
 	h  *C.warden_verifier
+	// Verifications in progress, plus closing once Close has begun: a
+	// verification reads h only after counting itself in without seeing
+	// closing, and Close frees h only once the count is back to 0. (A load
+	// and two atomic adds per verification: a little cheaper than mu's
+	// RLock and RUnlock.)
+	inflight atomic.Int64
 }
+
+const closing = 1 << 62
 
 // Open loads the config file at path (SPEC §1). Relative jwks_file and
 // htpasswd_file names are relative to the file.
@@ -83,6 +92,14 @@ func (v *Verifier) Close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.h != nil {
+		v.inflight.Add(closing)
+		for spins := 0; v.inflight.Load() != closing; spins++ {
+			if spins < 100 {
+				runtime.Gosched()
+			} else {
+				time.Sleep(100 * time.Microsecond) // a password hash takes milliseconds
+			}
+		}
 		C.warden_verifier_free(v.h)
 		v.h = nil
 		runtime.SetFinalizer(v, nil)
@@ -134,15 +151,35 @@ const (
 	opAuthorization = C.WG_AUTHORIZATION
 )
 
+// enter counts a verification in, unless Close has begun (false: h must
+// not be read). A closed verifier's calls leave the count alone, so that
+// they cannot keep Close waiting.
+func (v *Verifier) enter() bool {
+	if v.inflight.Load()&closing != 0 {
+		return false
+	}
+	if v.inflight.Add(1)&closing != 0 {
+		v.inflight.Add(-1)
+		return false
+	}
+	return true
+}
+
 // verify runs one verification (one cgo call, scopes included) and fills r.
 // a and b are the credential's parts (b only for Basic); src is the JWT or
 // Authorization value to find an accepted token's payload in (nil: none),
 // copied unless keep (it is an immutable string).
 func (v *Verifier) verify(r *Result, op C.int, a *byte, alen int, b *byte, blen int, now float64, src []byte, authorization, keep bool) {
 	c := cResults.Get().(*cResult)
-	v.mu.RLock()
-	C.wg_verify(op, v.h, (*C.uint8_t)(unsafe.Pointer(a)), C.size_t(alen), (*C.uint8_t)(unsafe.Pointer(b)), C.size_t(blen), C.double(now), c.p)
-	v.mu.RUnlock()
+	var h *C.warden_verifier // NULL once closed: warden answers WARDEN_CODE_INVALID_ARGUMENT
+	in := v.enter()
+	if in {
+		h = v.h
+	}
+	C.wg_verify(op, h, (*C.uint8_t)(unsafe.Pointer(a)), C.size_t(alen), (*C.uint8_t)(unsafe.Pointer(b)), C.size_t(blen), C.double(now), c.p)
+	if in {
+		v.inflight.Add(-1)
+	}
 	r.fill(c, src, authorization, keep)
 	cResults.Put(c)
 }
