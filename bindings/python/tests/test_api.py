@@ -1,6 +1,7 @@
 """The Python API: constructors, results, claims, errors, run-time changes."""
 
 import copy
+import hashlib
 import json
 import math
 import pickle
@@ -8,7 +9,7 @@ import pickle
 import pytest
 
 import warden
-from conftest import API_KEY, HS_SECRET, NOW, b64u, base_config, hs256, token
+from conftest import API_KEY, HS_SECRET, NOW, api_key, b64u, base_config, hs256, token
 
 
 def test_version_and_codes():
@@ -262,6 +263,36 @@ def test_jwt_scopes_match_the_c_api(verifier, shape):
     assert r.ok and list(r.scopes) == want
     r = verifier.verify_authorization(b"Bearer " + t, NOW)
     assert r.ok and list(r.scopes) == want
+
+
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 40])
+def test_api_key_scopes_in_one_call(n):
+    """API key scopes are read with warden_result_scopes: one foreign call
+    into the slot's 16 entries, a second into a larger array past them."""
+    import hashlib
+
+    import warden
+
+    scopes = ["s%d-%s" % (i, "\u00e9" * i) for i in range(n)]
+    key = api_key("tk_test", "Z" * 30 + "%02d" % n)
+    cfg = {
+        "api_keys": {
+            "prefixes": ["tk_test"],
+            "keys": [
+                {"id": "k", "sha256": hashlib.sha256(key.encode()).hexdigest(), "owner": "o", "scopes": scopes},
+                {"id": "k0", "sha256": hashlib.sha256(API_KEY.encode()).hexdigest(), "owner": "o0"},
+            ],
+        }
+    }
+    v = warden.Verifier.from_config(cfg)
+    try:
+        for _ in range(2):  # the slot's array reused
+            r = v.verify_api_key(key, NOW)
+            assert r.ok and r.scopes == tuple(scopes) and r.key_id == "k"
+            r = v.verify_api_key(API_KEY, NOW)
+            assert r.ok and r.scopes == () and r.key_id == "k0"
+    finally:
+        v.close()
 
 
 def test_empty_strings(verifier):

@@ -113,6 +113,7 @@ kind_str = _fn("warden_kind_str", c_char_p, c_uint32)
 result_init = _fn("warden_result_init", c_uint32, _P)
 result_free = _fn("warden_result_free", None, _P)
 result_scope = _fn("warden_result_scope", c_uint32, _P, c_size_t, _ptr_p, _size_p)
+result_scopes = _fn("warden_result_scopes", c_uint32, _P, _P, c_size_t, _size_p)
 
 verifier_new_from_file = _fn(
     "warden_verifier_new_from_file", c_uint32, c_char_p, c_size_t, POINTER(c_void_p), c_char_p, c_size_t
