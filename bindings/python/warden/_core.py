@@ -312,7 +312,7 @@ class _Slot:
         self.sl = ctypes.c_size_t()
         self.sp_ref = ctypes.byref(self.sp)
         self.sl_ref = ctypes.byref(self.sl)
-        # warden_str[_SCOPES]: every scope of a verdict in one foreign call.
+        # warden_str[_SCOPES_CAP]: every scope of a verdict in one foreign call.
         self.scopes = (ctypes.c_char * (_SCOPES_CAP * _STR.size))()
         self.scopes_ptr = ctypes.c_void_p(ctypes.addressof(self.scopes))
 
