@@ -207,10 +207,12 @@ pub fn parse<'t, 'a>(
     dec: &'a mut Vec<u8>,
     names: &'a mut Vec<NameSpan>,
 ) -> Result<Parsed<'t, 'a>, Malformed> {
-    // Exactly three segments: two dots here, and a third one cannot hide in
-    // the signature segment because `.` is outside the base64url alphabet.
+    // Exactly three segments: the first dot and the last, and no other can
+    // hide in the payload segment between them because `.` is outside the
+    // base64url alphabet (its decoding fails). The last dot is searched from
+    // the end: a signature segment is short, a payload segment is not.
     let d1 = find_byte(token, b'.').ok_or(Malformed)?;
-    let d2 = d1 + 1 + find_byte(&token[d1 + 1..], b'.').ok_or(Malformed)?;
+    let d2 = rfind_byte(token, b'.').filter(|&d2| d2 > d1).ok_or(Malformed)?;
     let (h64, p64, s64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
 
     // The three segments decode side by side into one buffer, sized once.
@@ -309,6 +311,25 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
 
 /// Is any member name given twice (compared after unescaping)? The general
 /// check, for documents with long or NUL-escaped names.
+/// The last `needle` in `hay`, eight bytes at a time from the end.
+#[inline]
+fn rfind_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let rep = LO * needle as u64;
+    let mut chunks = hay.rchunks_exact(8);
+    for (n, c) in (&mut chunks).enumerate() {
+        let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ rep;
+        // Only the lowest flag of this test is exact (a borrow can flag a
+        // byte above a real match): if any is flagged, find the last exactly.
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            let at = hay.len() - 8 * (n + 1);
+            return c.iter().rposition(|&b| b == needle).map(|p| at + p);
+        }
+    }
+    chunks.remainder().iter().rposition(|&b| b == needle)
+}
+
 fn has_duplicate(doc: &[u8], names: &mut [NameSpan]) -> bool {
     if names.len() <= 24 {
         for i in 1..names.len() {
@@ -364,6 +385,26 @@ mod tests {
             }
         }
         assert_eq!(find_byte(b"\x80\xff.x", b'.'), Some(2));
+    }
+
+    #[test]
+    fn rfind_byte_matches_position() {
+        for len in 0..40usize {
+            for a in 0..=len {
+                for b in a..=len {
+                    let mut v = vec![b'a'; len];
+                    for at in [a, b] {
+                        if at < len {
+                            v[at] = b'.';
+                        }
+                    }
+                    assert_eq!(rfind_byte(&v, b'.'), v.iter().rposition(|&c| c == b'.'), "{len} {a} {b}");
+                }
+            }
+        }
+        // A byte just above a match can be flagged by the borrow: `/` is `.` + 1.
+        assert_eq!(rfind_byte(b"xxxxxx./", b'.'), Some(6));
+        assert_eq!(rfind_byte(b"\x80\xff.x", b'.'), Some(2));
     }
 
     #[test]
