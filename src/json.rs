@@ -339,6 +339,10 @@ mod flat {
     /// Bit `i` set where `doc[i]` is `"`.
     pub struct Quotes {
         pub(super) bits: [u64; WORDS],
+        /// Whether the document has a space anywhere: compact JSON (what
+        /// nearly every token carries) has none, and then the walk skips
+        /// every whitespace check.
+        pub(super) spaces: bool,
     }
 
     impl Quotes {
@@ -349,15 +353,17 @@ mod flat {
             if doc.len() > MAX_LEN {
                 return None;
             }
-            let mut q = Quotes { bits: [0; WORDS] };
+            let mut bits = [0; WORDS];
             #[cfg(target_arch = "x86_64")]
             {
                 if std::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU supports AVX2 (checked just above).
-                    return unsafe { avx2::mark(doc, &mut q.bits) }.then_some(q);
+                    let spaces = unsafe { avx2::mark(doc, &mut bits) }?;
+                    return Some(Quotes { bits, spaces });
                 }
             }
-            mark_swar(doc, &mut q.bits).then_some(q)
+            let spaces = mark_swar(doc, &mut bits)?;
+            Some(Quotes { bits, spaces })
         }
 
         /// The first quote at or after `from`.
@@ -376,20 +382,23 @@ mod flat {
     }
 
     /// Eight bytes at a time: flag bytes that are `"` (into the bitmap) and
-    /// bytes that rule the fast path out.
-    pub(super) fn mark_swar(doc: &[u8], bits: &mut [u64; WORDS]) -> bool {
+    /// bytes that rule the fast path out (then `None`); else whether there
+    /// is a space.
+    pub(super) fn mark_swar(doc: &[u8], bits: &mut [u64; WORDS]) -> Option<bool> {
         const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
         const ONE: u64 = 0x0101_0101_0101_0101;
         const HI: u64 = 0x8080_8080_8080_8080;
         // 0x80 in each byte of x that is zero, exactly (no borrow between bytes).
         let zero = |x: u64| !(((x & LO7).wrapping_add(LO7)) | x | LO7);
         let mut bad = 0u64;
+        let mut sp = 0u64;
         let mut chunks = doc.chunks_exact(8);
         for (n, c) in (&mut chunks).enumerate() {
             let x = u64::from_le_bytes(c.try_into().expect("8 bytes"));
             let q = zero(x ^ (ONE * b'"' as u64));
             // High bit set (non-ASCII), below 0x20 (0x20 + 0x60 = 0x80), or `\`.
             bad |= x | ((x & LO7).wrapping_add(ONE * 0x60) ^ HI) | zero(x ^ (ONE * b'\\' as u64));
+            sp |= zero(x ^ (ONE * b' ' as u64));
             // Gather the eight flags into eight bits.
             let m = (q >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
             bits[n / 8] |= m << (n % 8 * 8);
@@ -398,9 +407,10 @@ mod flat {
         for (k, &c) in chunks.remainder().iter().enumerate() {
             let i = done + k;
             bad |= ((!(0x20..0x80).contains(&c) || c == b'\\') as u64) << 7;
+            sp |= ((c == b' ') as u64) << 7;
             bits[i / 64] |= ((c == b'"') as u64) << (i % 64);
         }
-        bad & HI == 0
+        (bad & HI == 0).then_some(sp & HI != 0)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -413,19 +423,21 @@ mod flat {
         /// # Safety
         /// The CPU must support AVX2.
         #[target_feature(enable = "avx2")]
-        pub unsafe fn mark(doc: &[u8], bits: &mut [u64; WORDS]) -> bool {
+        pub unsafe fn mark(doc: &[u8], bits: &mut [u64; WORDS]) -> Option<bool> {
             let quote = _mm256_set1_epi8(b'"' as i8);
             let backslash = _mm256_set1_epi8(b'\\' as i8);
             // As signed bytes, everything below 0x20 and everything from 0x80
             // up is less than 0x20.
             let space = _mm256_set1_epi8(0x20);
             let mut bad = _mm256_setzero_si256();
+            let mut sp = _mm256_setzero_si256();
             let mut chunks = doc.chunks_exact(32);
             for (n, c) in (&mut chunks).enumerate() {
                 // SAFETY: `c` is 32 bytes long.
                 let x = _mm256_loadu_si256(c.as_ptr().cast());
                 let b = _mm256_or_si256(_mm256_cmpgt_epi8(space, x), _mm256_cmpeq_epi8(x, backslash));
                 bad = _mm256_or_si256(bad, b);
+                sp = _mm256_or_si256(sp, _mm256_cmpeq_epi8(x, space));
                 let m = _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, quote)) as u32 as u64;
                 bits[n / 2] |= m << (n % 2 * 32);
             }
@@ -442,17 +454,20 @@ mod flat {
                 let x = _mm256_loadu_si256(doc.as_ptr().add(doc.len() - 32).cast());
                 let b = _mm256_or_si256(_mm256_cmpgt_epi8(space, x), _mm256_cmpeq_epi8(x, backslash));
                 bad = _mm256_or_si256(bad, b);
+                sp = _mm256_or_si256(sp, _mm256_cmpeq_epi8(x, space));
                 let m = (_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, quote)) as u32 >> (32 - rest)) as u64;
                 bits[done / 64] |= m << (done % 64);
             }
-            _mm256_testz_si256(bad, bad) == 1
+            (_mm256_testz_si256(bad, bad) == 1).then(|| _mm256_testz_si256(sp, sp) == 0)
         }
     }
 
+    /// The index of the first non-space at or after `i`; `i` itself when
+    /// the document has no space (`s` false: one well-predicted branch).
     #[inline(always)]
-    fn spaces(b: &[u8], mut i: usize) -> usize {
+    fn spaces(s: bool, b: &[u8], mut i: usize) -> usize {
         // Tabs and line breaks are control bytes: not in a fast document.
-        while b.get(i) == Some(&b' ') {
+        while s && b.get(i) == Some(&b' ') {
             i += 1;
         }
         i
@@ -514,11 +529,12 @@ mod flat {
     where
         F: FnMut(RawStr<'a>, Value<'a>) -> R<()>,
     {
-        let mut i = spaces(b, 0);
+        let s = quotes.spaces;
+        let mut i = spaces(s, b, 0);
         if b.get(i) != Some(&b'{') {
             return Err(Malformed);
         }
-        i = spaces(b, i + 1);
+        i = spaces(s, b, i + 1);
         if b.get(i) == Some(&b'}') {
             i += 1;
         } else {
@@ -528,11 +544,11 @@ mod flat {
                 }
                 let end = quotes.next(i + 1).ok_or(Malformed)?;
                 let name = RawStr { raw: &b[i + 1..end], escaped: false };
-                i = spaces(b, end + 1);
+                i = spaces(s, b, end + 1);
                 if b.get(i) != Some(&b':') {
                     return Err(Malformed);
                 }
-                i = spaces(b, i + 1);
+                i = spaces(s, b, i + 1);
                 let v = match b.get(i) {
                     Some(b'"') => {
                         let end = quotes.next(i + 1).ok_or(Malformed)?;
@@ -550,9 +566,9 @@ mod flat {
                     _ => general(b, &mut i)?,
                 };
                 member(name, v)?;
-                i = spaces(b, i);
+                i = spaces(s, b, i);
                 match b.get(i) {
-                    Some(b',') => i = spaces(b, i + 1),
+                    Some(b',') => i = spaces(s, b, i + 1),
                     Some(b'}') => {
                         i += 1;
                         break;
@@ -561,7 +577,7 @@ mod flat {
                 }
             }
         }
-        if spaces(b, i) == b.len() {
+        if spaces(s, b, i) == b.len() {
             Ok(())
         } else {
             Err(Malformed)
@@ -955,16 +971,19 @@ mod tests {
                     })
                     .collect();
                 let mut swar = [0u64; flat::MAX_LEN / 64];
-                let ok = flat::mark_swar(&doc, &mut swar);
+                let marked = flat::mark_swar(&doc, &mut swar);
+                let ok = marked.is_some();
                 let want: Vec<usize> = doc.iter().enumerate().filter(|(_, &c)| c == b'"').map(|(i, _)| i).collect();
                 let got: Vec<usize> = (0..len).filter(|&i| swar[i / 64] >> (i % 64) & 1 == 1).collect();
                 assert_eq!(ok, doc.iter().all(|&c| (0x20..0x80).contains(&c) && c != b'\\'));
                 if ok {
                     assert_eq!(got, want);
+                    assert_eq!(marked, Some(doc.contains(&b' ')), "{doc:?}");
                 }
                 if let Some(q) = flat::Quotes::of(&doc) {
                     assert!(ok);
                     assert_eq!(q.bits, swar);
+                    assert_eq!(Some(q.spaces), marked);
                 }
             }
         }
