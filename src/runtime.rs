@@ -4,10 +4,10 @@
 use crate::basic::CredCache;
 use crate::cache::TokenCache;
 use crate::config::CacheConfig;
+use crate::config::Snapshot;
 use crate::ratelimit::{FailureBudget, RateLimiter};
 use crate::revocation::Blocklist;
 use crate::stats::Stats;
-use arc_swap::{ArcSwap, Guard};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 
@@ -26,34 +26,52 @@ impl Caches {
     }
 }
 
+/// What one verification reads, swapped in as a whole so that a call makes
+/// a single `arc-swap` load (each load and its guard's release are two
+/// atomic read-modify-writes; three of them were a measurable share of a
+/// verification, and most of a token-cache hit).
+pub(crate) struct View {
+    pub snap: Arc<Snapshot>,
+    /// The caches, sized by the config (kept across reloads that keep the sizes).
+    pub caches: Arc<Caches>,
+    /// Revocations made at run time (the config's are in the snapshot).
+    pub revoked: Arc<Blocklist>,
+}
+
+impl View {
+    pub fn new(snap: Snapshot) -> View {
+        View { caches: Arc::new(Caches::new(snap.cache)), snap: Arc::new(snap), revoked: Arc::default() }
+    }
+
+    /// This view with another snapshot: same run-time revocations, and the
+    /// same caches unless the snapshot asks for other sizes. Entries are tied
+    /// to key and user fingerprints, so same-size caches are kept.
+    pub fn with_snapshot(&self, snap: Snapshot) -> View {
+        let caches =
+            if self.caches.config == snap.cache { self.caches.clone() } else { Arc::new(Caches::new(snap.cache)) };
+        View { snap: Arc::new(snap), caches, revoked: self.revoked.clone() }
+    }
+
+    /// This view with other run-time revocations.
+    pub fn with_revoked(&self, revoked: Blocklist) -> View {
+        View { snap: self.snap.clone(), caches: self.caches.clone(), revoked: Arc::new(revoked) }
+    }
+}
+
+/// Run-time state that is not swapped with the view: updated in place.
 pub(crate) struct Runtime {
     pub rates: RateLimiter,
     pub failures: FailureBudget,
-    pub caches: ArcSwap<Caches>,
-    /// Revocations made at run time (the config's are in the snapshot).
-    pub revoked: ArcSwap<Blocklist>,
     pub stats: Stats,
     /// The remote-JWKS refresher, once started.
     pub refresher: OnceLock<Thread>,
 }
 
-/// A loaded `Arc<Caches>` that derefs to the token cache.
-pub(crate) struct TokenCacheRef(Guard<Arc<Caches>>);
-
-impl core::ops::Deref for TokenCacheRef {
-    type Target = TokenCache;
-    fn deref(&self) -> &TokenCache {
-        &self.0.tokens
-    }
-}
-
 impl Runtime {
-    pub fn new(c: CacheConfig) -> Runtime {
+    pub fn new() -> Runtime {
         Runtime {
             rates: RateLimiter::new(MAX_TRACKED_NAMES),
             failures: FailureBudget::new(MAX_TRACKED_NAMES),
-            caches: ArcSwap::from_pointee(Caches::new(c)),
-            revoked: ArcSwap::from_pointee(Blocklist::default()),
             stats: Stats::default(),
             refresher: OnceLock::new(),
         }
@@ -64,20 +82,6 @@ impl Runtime {
     pub fn wake_refresher(&self) {
         if let Some(t) = self.refresher.get() {
             t.unpark();
-        }
-    }
-
-    #[inline]
-    pub fn token_cache(&self) -> TokenCacheRef {
-        TokenCacheRef(self.caches.load())
-    }
-
-    /// Resize the caches when a new config asks for other sizes. Entries are
-    /// tied to key and user fingerprints, so same-size caches are kept
-    /// across reloads.
-    pub fn resize_caches(&self, c: CacheConfig) {
-        if self.caches.load().config != c {
-            self.caches.store(Arc::new(Caches::new(c)));
         }
     }
 }

@@ -151,6 +151,43 @@ fn hmac_tokens_are_cached_too() {
 }
 
 #[test]
+fn revocations_and_caches_outlive_reloads_and_key_swaps() {
+    // A verification reads one view (snapshot, caches, run-time revocations)
+    // swapped as a whole: each writer must carry the parts it does not change.
+    let k = TestKey::es256("k");
+    let v = Verifier::from_json(&config(&[&k], json!({}))).unwrap();
+    let t = k.sign(&claims("a", "j"));
+    assert_eq!(code(&v, &t, NOW), Code::Ok);
+    v.revoke(Target::Jti { jti: "j".into(), until: None }, NOW);
+    v.reload_from_json(&config(&[&k], json!({}))).unwrap();
+    assert_eq!(code(&v, &t, NOW), Code::Revoked, "kept across a reload");
+    v.set_jwks(jwks(&[&k]).to_string().as_bytes()).unwrap();
+    assert_eq!(code(&v, &t, NOW), Code::Revoked, "kept across a key-set swap");
+    v.reload_from_json(&config(&[&k], json!({"cache": {"tokens": 0}}))).unwrap();
+    assert_eq!(code(&v, &t, NOW), Code::Revoked, "kept across a cache resize");
+    assert!(v.unrevoke(&Target::Jti { jti: "j".into(), until: None }));
+
+    // Same sizes: the entries stay (the signature is not checked again).
+    let v = Verifier::from_json(&config(&[&k], json!({}))).unwrap();
+    assert_eq!(code(&v, &t, NOW), Code::Ok);
+    v.reload_from_json(&config(&[&k], json!({}))).unwrap();
+    v.revoke(Target::Jti { jti: "other".into(), until: None }, NOW);
+    assert_eq!(code(&v, &t, NOW), Code::Ok);
+    assert_eq!(v.stats().counter(Counter::TokenCacheHit), 1, "same-size cache kept");
+    // Other sizes: a new cache; off: no hits at all.
+    v.reload_from_json(&config(&[&k], json!({"cache": {"tokens": 0}}))).unwrap();
+    for _ in 0..2 {
+        assert_eq!(code(&v, &t, NOW), Code::Ok);
+    }
+    assert_eq!(v.stats().counter(Counter::TokenCacheHit), 1, "cache off after the reload");
+    v.reload_from_json(&config(&[&k], json!({"cache": {"tokens": 64}}))).unwrap();
+    assert_eq!(code(&v, &t, NOW), Code::Ok);
+    assert_eq!(v.stats().counter(Counter::TokenCacheHit), 1, "a resized cache starts empty");
+    assert_eq!(code(&v, &t, NOW), Code::Ok);
+    assert_eq!(v.stats().counter(Counter::TokenCacheHit), 2);
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

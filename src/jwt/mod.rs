@@ -8,7 +8,8 @@ pub mod token;
 use crate::cache::{Summary, TokenCache};
 use crate::config::{Profile, Snapshot};
 use crate::keys::{Alg, Key, Selection};
-use crate::runtime::Runtime;
+use crate::revocation::Blocklist;
+use crate::runtime::{Runtime, View};
 use crate::scratch::{Scratch, Span};
 use crate::stats::Counter;
 use crate::verdict::{Code, Kind};
@@ -32,32 +33,33 @@ fn header_alg(p: &Parsed<'_, '_>) -> Option<Alg> {
     Alg::from_name(&buf[..n])
 }
 
-/// Verify a compact JWS `token` against `snap` at `now`.
+/// Verify a compact JWS `token` against `view` at `now`.
 pub(crate) fn verify<'s>(
-    snap: &Snapshot,
+    view: &View,
     rt: &Runtime,
     token: &[u8],
     now: f64,
     scratch: &'s mut Scratch,
 ) -> Result<Verified<'s>, Code> {
+    let snap = &*view.snap;
     if token.len() > snap.max_token_bytes {
         return Err(Code::TooLarge);
     }
     scratch.clear();
     scratch.reserve(token.len());
-    let cache = rt.token_cache();
+    let cache = &view.caches.tokens;
     if let Some(sum) = cache.get_accepted(token, snap.generation, scratch) {
         rt.stats.bump(Counter::TokenCacheHit);
-        return from_summary(snap, rt, sum, now, scratch);
+        return from_summary(snap, &view.revoked, sum, now, scratch);
     }
-    cold(snap, rt, &cache, token, now, scratch)
+    cold(snap, &view.revoked, rt, cache, token, now, scratch)
 }
 
 /// A repeated token accepted under this very snapshot: everything but the
 /// time claims and run-time revocations was settled then.
 fn from_summary<'s>(
     snap: &Snapshot,
-    rt: &Runtime,
+    run_time: &Blocklist,
     sum: Summary,
     now: f64,
     scratch: &'s mut Scratch,
@@ -65,7 +67,7 @@ fn from_summary<'s>(
     let profile = snap.profiles.get(sum.profile as usize).ok_or(Code::UnsupportedAlg)?;
     profile.policy.check_time(sum.exp, sum.nbf, sum.iat, now)?;
     let out = &scratch.out[..];
-    if revoked(snap, rt, out, sum.jti, sum.subject, sum.iat) {
+    if revoked(snap, run_time, out, sum.jti, sum.subject, sum.iat) {
         return Err(Code::Revoked);
     }
     Ok(Verified {
@@ -84,9 +86,15 @@ fn from_summary<'s>(
 /// Is a token with this jti, subject (spans of `out`) and iat revoked, by
 /// the config or at run time?
 #[inline]
-fn revoked(snap: &Snapshot, rt: &Runtime, out: &[u8], jti: Option<Span>, sub: Option<Span>, iat: Option<f64>) -> bool {
-    let run_time = rt.revoked.load();
-    [&*snap.revoked, &**run_time].iter().any(|b| {
+fn revoked(
+    snap: &Snapshot,
+    run_time: &Blocklist,
+    out: &[u8],
+    jti: Option<Span>,
+    sub: Option<Span>,
+    iat: Option<f64>,
+) -> bool {
+    [&*snap.revoked, run_time].iter().any(|b| {
         (b.has_jtis() && jti.is_some_and(|j| b.jti_revoked(j.text(out))))
             || (b.has_subjects() && sub.is_some_and(|s| b.subject_revoked(s.text(out), iat)))
     })
@@ -94,6 +102,7 @@ fn revoked(snap: &Snapshot, rt: &Runtime, out: &[u8], jti: Option<Span>, sub: Op
 
 fn cold<'s>(
     snap: &Snapshot,
+    run_time: &Blocklist,
     rt: &Runtime,
     cache: &TokenCache,
     token: &[u8],
@@ -157,7 +166,7 @@ fn cold<'s>(
     let subject = c.sub.map(|s| Span::push_json(out, &s));
     let jti = c.jti.map(|j| Span::push_json(out, &j));
     let iat = c.iat.map(|d| d.value);
-    if revoked(snap, rt, out, jti, subject, iat) {
+    if revoked(snap, run_time, out, jti, subject, iat) {
         remember(None);
         return Err(Code::Revoked);
     }

@@ -1,17 +1,19 @@
-//! The [`Verifier`]: an immutable config snapshot behind `arc-swap`, plus the
-//! run-time state, shared by every thread.
+//! The [`Verifier`]: an immutable view (config snapshot, caches, run-time
+//! revocations) behind `arc-swap`, plus the run-time state updated in place,
+//! shared by every thread.
 //!
-//! Readers load the snapshot with `ArcSwap::load` (no lock, no reference
-//! count traffic in the common case) and verify against it; writers (reload,
-//! key-set swap, revoke) build a complete replacement first and swap it in,
-//! serialized among themselves by a mutex that readers never touch.
+//! Readers load the view with one `ArcSwap::load` per call (no lock, no
+//! reference count traffic in the common case) and verify against it;
+//! writers (reload, key-set swap, revoke) build a complete replacement first
+//! and swap it in, serialized among themselves by a mutex that readers never
+//! touch.
 
 use crate::b64;
 use crate::config::{ConfigError, Snapshot};
 use crate::jwks::LogLevel;
 use crate::keys::parse_jwk_set;
 use crate::revocation::Target;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, View};
 use crate::scratch::{Scratch, Span};
 use crate::stats::{Counter, StatsSnapshot};
 use crate::verdict::{Code, Kind, Rejection};
@@ -34,7 +36,7 @@ pub struct Verifier {
 
 /// The shared state; the remote-JWKS refresher thread holds a weak reference.
 pub(crate) struct Inner {
-    snap: ArcSwap<Snapshot>,
+    view: ArcSwap<View>,
     rt: Runtime,
     /// Serializes writers (reload, key swaps, revocations); readers never take it.
     writer: Mutex<()>,
@@ -47,11 +49,18 @@ pub(crate) struct Inner {
 pub type Logger = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
 impl Inner {
-    /// Swap a snapshot in, with a generation no snapshot had before.
+    /// Swap a snapshot in, with a generation no snapshot had before (and
+    /// caches resized if it asks for other sizes). Writers only, under `writer`.
     pub(crate) fn publish(&self, mut s: Snapshot) {
         static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         s.generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.snap.store(Arc::new(s));
+        let next = self.view.load().with_snapshot(s);
+        self.view.store(Arc::new(next));
+    }
+
+    /// The snapshot in force.
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        self.view.load().snap.clone()
     }
 }
 
@@ -79,10 +88,10 @@ impl Verifier {
 
     /// [`Verifier::new`] with a logger installed before the first fetch.
     pub fn with_logger(snap: Snapshot, logger: Option<Logger>) -> Verifier {
-        let rt = Runtime::new(snap.cache);
+        let rt = Runtime::new();
         let v = Verifier {
             inner: Arc::new(Inner {
-                snap: ArcSwap::from_pointee(Snapshot::default()),
+                view: ArcSwap::from_pointee(View::new(Snapshot { cache: snap.cache, ..Snapshot::default() })),
                 rt,
                 writer: Mutex::new(()),
                 remote: Mutex::new(remote::RemoteState::default()),
@@ -119,13 +128,12 @@ impl Verifier {
 
     /// The snapshot in force (for inspection; verification loads its own).
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.snap.load_full()
+        self.inner.snapshot()
     }
 
     fn install(&self, next: Result<Snapshot, ConfigError>) -> Result<(), ConfigError> {
         match next {
             Ok(s) => {
-                self.inner.rt.resize_caches(s.cache);
                 // Keep the remote sets already fetched for sources the new
                 // config still names; new sources are fetched right after.
                 let s = self.inner.merge_known_remotes(s);
@@ -144,7 +152,7 @@ impl Verifier {
     /// snapshot in force keeps serving, and the error says why.
     pub fn reload(&self) -> Result<(), ConfigError> {
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(path) = self.inner.snap.load().source.clone() else {
+        let Some(path) = self.inner.snapshot().source.clone() else {
             self.inner.rt.stats.bump(Counter::ReloadFailure);
             return Err(ConfigError {
                 file: None,
@@ -210,7 +218,7 @@ impl Verifier {
             .map_err(|(at, m)| err(&if at.is_empty() { "jwks".into() } else { format!("jwks.{at}") }, m))?;
         let keys = parse_jwk_set(&v, "jwks").map_err(|(at, m)| err(&at, m))?;
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let cur = self.inner.snap.load_full();
+        let cur = self.inner.snapshot();
         let i = match issuer {
             None if cur.profiles.len() <= 1 => 0,
             None => return Err(err("jwt", "several issuer profiles: name the issuer (set_jwks_for)".into())),
@@ -243,8 +251,9 @@ impl Verifier {
     /// this returns. `now` prunes jti entries whose tokens have expired.
     pub fn revoke(&self, t: Target, now: f64) {
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let next = self.inner.rt.revoked.load().with(t, now);
-        self.inner.rt.revoked.store(Arc::new(next));
+        let view = self.inner.view.load();
+        let next = view.with_revoked(view.revoked.with(t, now));
+        self.inner.view.store(Arc::new(next));
         self.inner.rt.stats.bump(Counter::Revocation);
     }
 
@@ -252,9 +261,10 @@ impl Verifier {
     /// run time (revocations in the config stay until the config changes).
     pub fn unrevoke(&self, t: &Target) -> bool {
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        match self.inner.rt.revoked.load().without(t) {
+        let view = self.inner.view.load();
+        match view.revoked.without(t) {
             Some(next) => {
-                self.inner.rt.revoked.store(Arc::new(next));
+                self.inner.view.store(Arc::new(view.with_revoked(next)));
                 self.inner.rt.stats.bump(Counter::Revocation);
                 true
             }
@@ -282,32 +292,39 @@ impl Verifier {
 
     /// Verify a compact JWS.
     pub fn verify_jwt<'s>(&self, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.inner.snap.load();
-        let r = crate::jwt::verify(&snap, &self.inner.rt, token, now, scratch);
+        self.jwt_in(&self.inner.view.load(), token, now, scratch)
+    }
+
+    fn jwt_in<'s>(&self, view: &View, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+        let r = crate::jwt::verify(view, &self.inner.rt, token, now, scratch);
         self.record(Kind::Jwt, r, None)
     }
 
     /// Verify an API key.
     pub fn verify_api_key<'s>(&self, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.inner.snap.load();
+        self.api_key_in(&self.inner.view.load(), key, now, scratch)
+    }
+
+    fn api_key_in<'s>(&self, view: &View, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
         let mut retry = None;
-        let r = self.api_key(&snap, key, now, scratch, &mut retry);
+        let r = self.api_key(view, key, now, scratch, &mut retry);
         self.record(Kind::ApiKey, r, retry)
     }
 
     fn api_key<'s>(
         &self,
-        snap: &Snapshot,
+        view: &View,
         key: &[u8],
         now: f64,
         scratch: &'s mut Scratch,
         retry: &mut Option<u64>,
     ) -> Result<Verified<'s>, Code> {
+        let snap = &view.snap;
         if key.len() > snap.max_token_bytes {
             return Err(Code::TooLarge);
         }
         let e = snap.api_keys.lookup(key).ok_or(Code::BadApiKey)?;
-        if snap.revoked.api_key_revoked(&e.id) || self.inner.rt.revoked.load().api_key_revoked(&e.id) {
+        if snap.revoked.api_key_revoked(&e.id) || view.revoked.api_key_revoked(&e.id) {
             return Err(Code::Revoked);
         }
         if !e.valid_at(now) {
@@ -342,12 +359,12 @@ impl Verifier {
 
     /// Verify a Basic user and password (raw octets, RFC 7617).
     pub fn verify_basic<'s>(&self, user: &[u8], password: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.inner.snap.load();
+        let view = self.inner.view.load();
         let mut retry = None;
-        let r = if user.len() + 1 + password.len() > snap.max_token_bytes {
+        let r = if user.len() + 1 + password.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
         } else {
-            self.basic(&snap, user, password, now, scratch, &mut retry)
+            self.basic(&view, user, password, now, scratch, &mut retry)
         };
         self.record(Kind::Basic, r, retry)
     }
@@ -355,14 +372,14 @@ impl Verifier {
     /// Verify `user:password` as given on the command line (split at the
     /// first colon; no colon is `malformed`).
     pub fn verify_basic_pair<'s>(&self, pair: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.inner.snap.load();
+        let view = self.inner.view.load();
         let mut retry = None;
-        let r = if pair.len() > snap.max_token_bytes {
+        let r = if pair.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
         } else {
             match pair.iter().position(|&b| b == b':') {
                 None => Err(Code::Malformed),
-                Some(i) => self.basic(&snap, &pair[..i], &pair[i + 1..], now, scratch, &mut retry),
+                Some(i) => self.basic(&view, &pair[..i], &pair[i + 1..], now, scratch, &mut retry),
             }
         };
         self.record(Kind::Basic, r, retry)
@@ -370,7 +387,7 @@ impl Verifier {
 
     fn basic<'s>(
         &self,
-        snap: &Snapshot,
+        view: &View,
         user: &[u8],
         password: &[u8],
         now: f64,
@@ -383,7 +400,7 @@ impl Verifier {
         if user.iter().chain(password).any(|&b| b < 0x20 || b == 0x7f) {
             return Err(Code::Malformed);
         }
-        let users = &snap.users;
+        let users = &view.snap.users;
         let budget_name = core::str::from_utf8(user).unwrap_or(NON_UTF8_USER);
         // The failure budget is checked before the password (SPEC §5), so a
         // locked-out guesser learns nothing from the verdict.
@@ -395,8 +412,7 @@ impl Verifier {
         }
         let ok = match users.get(user) {
             Some(u) => {
-                let caches = self.inner.rt.caches.load();
-                let creds = &caches.creds;
+                let creds = &view.caches.creds;
                 if creds.enabled() {
                     let tag = creds.tag(user, password);
                     if creds.hit(&tag, u, now) {
@@ -444,7 +460,8 @@ impl Verifier {
     /// Verify the value of an `Authorization` header (SPEC §5 "Credentials"):
     /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
     pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let snap = self.inner.snap.load();
+        let view = self.inner.view.load();
+        let snap = &view.snap;
         let malformed = |kind| {
             self.inner.rt.stats.verdict(kind, Code::Malformed);
             Err(Rejection::new(kind, Code::Malformed))
@@ -454,10 +471,9 @@ impl Verifier {
         };
         if scheme.eq_ignore_ascii_case(b"bearer") {
             let kind = if snap.api_keys.has_prefix(cred) && !cred.contains(&b'.') { Kind::ApiKey } else { Kind::Jwt };
-            drop(snap);
             match kind {
-                Kind::ApiKey => self.verify_api_key(cred, now, scratch),
-                _ => self.verify_jwt(cred, now, scratch),
+                Kind::ApiKey => self.api_key_in(&view, cred, now, scratch),
+                _ => self.jwt_in(&view, cred, now, scratch),
             }
         } else if scheme.eq_ignore_ascii_case(b"basic") {
             if cred.len() > snap.max_token_bytes {
@@ -486,7 +502,7 @@ impl Verifier {
                 return malformed(Kind::Basic);
             };
             let mut retry = None;
-            let r = self.basic(&snap, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
+            let r = self.basic(&view, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
             self.record(Kind::Basic, r, retry)
         } else {
             malformed(Kind::Jwt)

@@ -62,7 +62,7 @@ impl Inner {
         let result = fetched.and_then(|(set, max_age)| {
             let set = Arc::new(set);
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            let next = self.snap.load().with_remote_keys(id, &set).map_err(|e| format!("{id}: {e}"))?;
+            let next = self.snapshot().with_remote_keys(id, &set).map_err(|e| format!("{id}: {e}"))?;
             self.publish(next);
             let n = set.len();
             self.remote.lock().unwrap_or_else(|e| e.into_inner()).sets.insert(id.to_string(), set);
@@ -86,7 +86,7 @@ impl Inner {
 
     /// One pass of the refresher: fetch what is due; return how long to sleep.
     fn refresh_due(&self) -> Duration {
-        let snap = self.snap.load_full();
+        let snap = self.snapshot();
         let now = Instant::now();
         let mut sleep = MAX_SLEEP;
         let mut seen = HashSet::new();
@@ -144,7 +144,7 @@ impl Verifier {
     /// (synchronously: a new verifier or config serves its provider's keys
     /// from the first request), then make sure the refresher runs.
     pub(super) fn sync_remotes(&self) {
-        let snap = self.inner.snap.load_full();
+        let snap = self.inner.snapshot();
         if snap.remotes().next().is_none() {
             return;
         }
