@@ -60,8 +60,7 @@ struct Slot {
 
 pub struct TokenCache {
     slots: Box<[RwLock<Slot>]>,
-    mask: usize,
-    seed: RandomState,
+    seed: u64,
     /// Set by the first insert: until then a lookup costs one load.
     used: AtomicBool,
 }
@@ -71,7 +70,8 @@ impl TokenCache {
     pub fn new(entries: usize) -> TokenCache {
         let n = if entries == 0 { 0 } else { entries.next_power_of_two() };
         let slots = (0..n).map(|_| RwLock::new(Slot::default())).collect::<Vec<_>>().into_boxed_slice();
-        TokenCache { slots, mask: n.wrapping_sub(1), seed: RandomState::new(), used: AtomicBool::new(false) }
+        let seed = RandomState::new().build_hasher().finish();
+        TokenCache { slots, seed, used: AtomicBool::new(false) }
     }
 
     pub fn capacity(&self) -> usize {
@@ -84,12 +84,21 @@ impl TokenCache {
 
     #[inline]
     fn slot(&self, token: &[u8]) -> &RwLock<Slot> {
-        // The signature's tail is as good as random for honest tokens; a
-        // forged one can only choose which slot it competes for.
-        let mut h = self.seed.build_hasher();
-        h.write_usize(token.len());
-        h.write(&token[token.len().saturating_sub(24)..]);
-        &self.slots[h.finish() as usize & self.mask]
+        // The last eight bytes (the signature's tail: as good as random for
+        // honest tokens) and the length, mixed with this cache's random seed
+        // by one multiply (SipHash over them was a quarter of a cache hit).
+        // Only verified tokens are ever inserted, so a forger cannot crowd
+        // a slot; a forged token can only choose which one it is compared
+        // with, and the seed makes even that differ from process to process.
+        let n = token.len();
+        let tail = match token.get(n.wrapping_sub(8)..) {
+            Some(t) => u64::from_le_bytes(t.try_into().expect("8 bytes")),
+            None => token.iter().fold(0u64, |x, &b| x << 8 | b as u64),
+        };
+        let x = (tail ^ (n as u64).rotate_left(40) ^ self.seed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // The product's top bits depend on every input bit: scale them to
+        // the table (its low bits would ignore the tail's last bytes).
+        &self.slots[((x as u128 * self.slots.len() as u128) >> 64) as usize]
     }
 
     /// The fingerprint of the key that verified exactly `token`, if cached.
@@ -180,5 +189,24 @@ mod tests {
         let off = TokenCache::new(0);
         off.put(b"a", &[0; 32], None);
         assert!(!off.enabled() && off.get(b"a").is_none());
+    }
+
+    #[test]
+    fn slots_spread_tokens_of_every_length() {
+        // Short tokens (no 8-byte tail), tokens differing only in the tail,
+        // and tokens differing only in length: each is found again, and
+        // distinct tails land in many slots.
+        let c = TokenCache::new(1024);
+        let tokens: Vec<Vec<u8>> = (1..40usize)
+            .map(|n| (0..n).map(|i| b'a' + (i % 26) as u8).collect())
+            .chain((0..200u32).map(|i| format!("h.p.sig{i:08}").into_bytes()))
+            .collect();
+        let mut used = std::collections::HashSet::new();
+        for (i, t) in tokens.iter().enumerate() {
+            c.put(t, &[i as u8; 32], None);
+            assert_eq!(c.get(t), Some([i as u8; 32]), "{t:?}");
+            used.insert(c.slot(t) as *const _ as usize);
+        }
+        assert!(used.len() > 180, "{} slots for {} tokens", used.len(), tokens.len());
     }
 }
