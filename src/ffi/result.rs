@@ -364,10 +364,14 @@ fn str_lookup(
 ) -> u32 {
     guard(|| unsafe {
         status((|| {
-            if out_len.is_null() || (buf.is_null() && buf_len != 0) || buf_len > isize::MAX as usize {
+            if out_len.is_null() {
                 return Err(INVALID_ARGUMENT);
             }
+            // First, so that it is 0 after every error, as documented.
             *out_len = 0;
+            if (buf.is_null() && buf_len != 0) || buf_len > isize::MAX as usize {
+                return Err(INVALID_ARGUMENT);
+            }
             let c = find(r, name, name_len, path)?;
             // The claim's text was validated with the whole payload; parsing
             // it again yields the string without allocating.

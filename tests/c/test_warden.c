@@ -266,7 +266,13 @@ static void test_jwt(void) {
     CHECK_CODE(warden_result_claim_str(&r, TEXT("realm"), buf, sizeof buf, &len), WARDEN_CODE_WRONG_TYPE);
     CHECK_CODE(warden_result_claim_str(&r, TEXT("nope"), buf, sizeof buf, &len), WARDEN_CODE_NOT_FOUND);
     CHECK_CODE(warden_result_claim_str(&r, TEXT("sub"), buf, sizeof buf, NULL), WARDEN_CODE_INVALID_ARGUMENT);
+    len = 99;
     CHECK_CODE(warden_result_claim_str(&r, TEXT("sub"), NULL, 5, &len), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(len == 0); /* 0 after every error, as the header says */
+    len = 99;
+    CHECK_CODE(warden_result_claim_str(&r, TEXT("sub"), buf, (size_t)PTRDIFF_MAX + 1, &len),
+               WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(len == 0);
     CHECK_CODE(warden_result_claim_str(NULL, TEXT("sub"), buf, sizeof buf, &len), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_result_claim_path_str(&r, TEXT("realm.level.name"), buf, sizeof buf, &len), WARDEN_CODE_OK);
     CHECK(span_eq(buf, len, "deep \"q\""));
