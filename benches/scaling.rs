@@ -132,26 +132,7 @@ fn swap_under_load(c: &mut Criterion<ThreadCpu>) {
         let swaps = AtomicU64::new(0);
         let started = Instant::now();
         std::thread::scope(|s| {
-            s.spawn(|| {
-                // 1,000 swaps a second on a fixed schedule: one swap per
-                // millisecond tick, sleeping until the next one. A thread
-                // woken late (timer slack, a busy machine) swaps again at
-                // once to catch up, as long as it is less than 20 ticks
-                // behind, so the average rate holds.
-                let period = Duration::from_millis(1);
-                let mut next = Instant::now() + period;
-                while !stop.load(Ordering::Relaxed) {
-                    v.set_jwks(&jwks).expect("set_jwks");
-                    swaps.fetch_add(1, Ordering::Relaxed);
-                    let t = Instant::now();
-                    if next > t {
-                        std::thread::sleep(next - t);
-                    } else if t - next > 20 * period {
-                        next = t;
-                    }
-                    next += period;
-                }
-            });
+            s.spawn(|| swapper(&v, &jwks, &stop, None, &swaps));
             g.bench_function("swap_1000hz", |b| b.iter(|| v.verify_jwt(black_box(token), now, &mut scratch).is_ok()));
             stop.store(true, Ordering::Relaxed);
         });
@@ -175,6 +156,29 @@ fn swap_under_load(c: &mut Criterion<ThreadCpu>) {
         // Every swap went through, and tokens still verify against the last set.
         assert!(v.stats().counter(warden::Counter::KeySetSwap) >= n);
         assert!(v.verify_jwt(token, now, &mut scratch).is_ok());
+    }
+}
+
+/// Swap `jwks` in 1,000 times a second until `stop` (only while `active`,
+/// when given), counting swaps. A fixed schedule: one swap per millisecond
+/// tick, sleeping until the next one. A thread woken late (timer slack, a
+/// busy machine) swaps again at once to catch up, as long as it is less
+/// than 20 ticks behind, so the average rate holds.
+fn swapper(v: &Verifier, jwks: &[u8], stop: &AtomicBool, active: Option<&AtomicBool>, swaps: &AtomicU64) {
+    let period = Duration::from_millis(1);
+    let mut next = Instant::now() + period;
+    while !stop.load(Ordering::Relaxed) {
+        if active.is_none_or(|a| a.load(Ordering::Relaxed)) {
+            v.set_jwks(jwks).expect("set_jwks");
+            swaps.fetch_add(1, Ordering::Relaxed);
+        }
+        let t = Instant::now();
+        if next > t {
+            std::thread::sleep(next - t);
+        } else if t - next > 20 * period {
+            next = t;
+        }
+        next += period;
     }
 }
 
@@ -203,25 +207,7 @@ fn paired_swaps(v: &Verifier, token: &[u8], now: f64, jwks: &[u8]) -> (f64, usiz
     let mut swapping_wall = Duration::ZERO;
     let mut ratios = Vec::with_capacity(ROUNDS);
     std::thread::scope(|s| {
-        s.spawn(|| {
-            // The same schedule as `swap_under_load`, swapping only while
-            // a swapping round runs.
-            let period = Duration::from_millis(1);
-            let mut next = Instant::now() + period;
-            while !stop.load(Ordering::Relaxed) {
-                if active.load(Ordering::Relaxed) {
-                    v.set_jwks(jwks).expect("set_jwks");
-                    swaps.fetch_add(1, Ordering::Relaxed);
-                }
-                let t = Instant::now();
-                if next > t {
-                    std::thread::sleep(next - t);
-                } else if t - next > 20 * period {
-                    next = t;
-                }
-                next += period;
-            }
-        });
+        s.spawn(|| swapper(v, jwks, &stop, Some(&active), &swaps));
         let mut swapping = |on: bool| {
             active.store(on, Ordering::Relaxed);
             let w0 = Instant::now();
