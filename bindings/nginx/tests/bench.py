@@ -140,24 +140,11 @@ def main():
         "api_key": cfg("api_key", ak["config"]),
         "basic": cfg("basic", bs["config"]),
     }
-    www = os.path.join(tmp, "www")
-    os.makedirs(www)
-    with open(os.path.join(www, "index.html"), "w") as f:
-        f.write("ok\n")
-
-    port, up_port = harness.free_port(), harness.free_port()
-    ng = harness.Nginx(tmp, "", os.path.abspath(args.module))
-    main_, temps = ng.head()
-    main_ = main_.replace(" info;", " warn;")
+    ng, main_, temps, port, up_port, backends = harness.bench_nginx(tmp, args.module)
     tick = os.sysconf("SC_CLK_TCK")
 
     # every location twice: serving a small static file, and proxying to an
     # upstream (a second server of the same nginx, over keepalive connections)
-    backends = {
-        "static": f"alias {www}/;",
-        "proxy": "proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection \"\";"
-                 " proxy_set_header X-Warden-Subject $warden_subject;",
-    }
     protected = {
         "hs256": (hs_case["now"], "warden jwt;"),
         "hs256_nocache": (hs_case["now"], "warden jwt;"),
@@ -173,24 +160,8 @@ def main():
             at = "" if now is None else f"warden_now {now}; "
             locs.append(f"location /{b}/{name}/ {{ warden_config {configs[name]}; {at}"
                         f"{directives} {body} }}")
-    nl = "\n        "
     ng.write_conf(main_ + f"worker_processes {args.workers};\n"
-                  "events { worker_connections 1024; }\nhttp {\n" + temps + f"""
-    access_log off;
-    open_file_cache max=16;
-    keepalive_requests 1000000;
-    upstream backend {{ server 127.0.0.1:{up_port}; keepalive 64; }}
-    server {{
-        listen 127.0.0.1:{up_port};
-        location / {{ return 200 "ok\\n"; }}
-    }}
-    server {{
-        listen 127.0.0.1:{port} backlog=1024;
-        add_header X-Warden-Subject $warden_subject;
-        {nl.join(locs)}
-    }}
-}}
-""")
+                  + harness.bench_http(temps, port, up_port, locs))
 
     basic = "Basic " + base64.b64encode(bs_case["basic"].encode()).decode()
     kinds = [

@@ -172,6 +172,49 @@ class Nginx:
         return "\n".join(self.log_text().splitlines()[-n:])
 
 
+def bench_nginx(tmp, module):
+    """What the benchmark and profile configs start from: an Nginx in `tmp`
+    with `module`, its main and temp-path lines (log level warn), two free
+    ports (server, upstream), and the bodies of the static and proxy
+    locations (a one-file www in `tmp`)."""
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("ok\n")
+    port, up_port = free_port(), free_port()
+    ng = Nginx(tmp, "", os.path.abspath(module))
+    main_, temps = ng.head()
+    backends = {
+        "static": f"alias {www}/;",
+        "proxy": "proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection \"\";"
+                 " proxy_set_header X-Warden-Subject $warden_subject;",
+    }
+    return ng, main_.replace(" info;", " warn;"), temps, port, up_port, backends
+
+
+def bench_http(temps, port, up_port, locs):
+    """The events and http blocks of the benchmark and profile configs: the
+    locations `locs` on `port`, and an upstream on `up_port` answering "ok"
+    that the proxy locations pass to (keepalive, no access log)."""
+    nl = "\n        "
+    return "events { worker_connections 1024; }\nhttp {\n" + temps + f"""
+    access_log off;
+    open_file_cache max=16;
+    keepalive_requests 1000000;
+    upstream backend {{ server 127.0.0.1:{up_port}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{up_port};
+        location / {{ return 200 "ok\\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+        add_header X-Warden-Subject $warden_subject;
+        {nl.join(locs)}
+    }}
+}}
+"""
+
+
 def request(port, path, headers=(), method="GET"):
     """One request; returns (status, {lowercase name: [values]}, body bytes)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

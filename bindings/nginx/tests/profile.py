@@ -97,42 +97,14 @@ def main():
     cfg = os.path.join(tmp, "hs256.json")
     with open(cfg, "w") as f:
         json.dump(config, f)
-    www = os.path.join(tmp, "www")
-    os.makedirs(www)
-    with open(os.path.join(www, "index.html"), "w") as f:
-        f.write("ok\n")
-
     # the same locations as bench.py's static and proxy HS256 comparison
-    port, up_port = harness.free_port(), harness.free_port()
-    ng = harness.Nginx(tmp, "", os.path.abspath(args.module))
-    main_, temps = ng.head()
-    main_ = main_.replace(" info;", " warn;")
-    backends = {
-        "static": f"alias {www}/;",
-        "proxy": "proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection \"\";"
-                 " proxy_set_header X-Warden-Subject $warden_subject;",
-    }
+    ng, main_, temps, port, up_port, backends = harness.bench_nginx(tmp, args.module)
     locs = []
     for b, body in backends.items():
         locs.append(f"location /{b}/open/ {{ {body} }}")
         locs.append(f"location /{b}/hs256/ {{ warden_config {cfg}; warden jwt; {body} }}")
     ng.write_conf(main_ + "master_process off; daemon off; worker_processes 1;\n"
-                  "events { worker_connections 1024; }\nhttp {\n" + temps + f"""
-    access_log off;
-    open_file_cache max=16;
-    keepalive_requests 1000000;
-    upstream backend {{ server 127.0.0.1:{up_port}; keepalive 64; }}
-    server {{
-        listen 127.0.0.1:{up_port};
-        location / {{ return 200 "ok\\n"; }}
-    }}
-    server {{
-        listen 127.0.0.1:{port} backlog=1024;
-        add_header X-Warden-Subject $warden_subject;
-        {" ".join(locs)}
-    }}
-}}
-""")
+                  + harness.bench_http(temps, port, up_port, locs))
     auth = "Authorization: Bearer " + token
     runs = []
     for b in backends:
