@@ -7,6 +7,7 @@
 //! reuse it.
 
 use crate::json::RawStr;
+use crate::jwt::token::HeaderMemo;
 
 /// Caller-owned working memory for `Verifier::verify_*`.
 #[derive(Default)]
@@ -19,6 +20,8 @@ pub struct Scratch {
     pub(crate) scopes: Vec<Span>,
     /// Member names of the document being parsed.
     pub(crate) names: Vec<NameSpan>,
+    /// The last JWT header parsed (kept across calls: not cleared).
+    pub(crate) header: HeaderMemo,
 }
 
 impl Scratch {
@@ -49,6 +52,7 @@ impl Scratch {
         if self.names.capacity() < 64 {
             self.names.reserve(64);
         }
+        self.header.reserve(len);
     }
 
     #[inline]

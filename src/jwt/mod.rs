@@ -109,8 +109,8 @@ fn cold<'s>(
     now: f64,
     scratch: &'s mut Scratch,
 ) -> Result<Verified<'s>, Code> {
-    let Scratch { dec, out, scopes, names } = scratch;
-    let p = token::parse(token, dec, names).map_err(|_| Code::Malformed)?;
+    let Scratch { dec, out, scopes, names, header } = scratch;
+    let p = token::parse(token, dec, names, header).map_err(|_| Code::Malformed)?;
 
     let (profile_index, profile) = select_profile(snap, &p)?;
     if token.len() > profile.max_token_bytes {

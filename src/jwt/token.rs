@@ -197,6 +197,83 @@ impl<'n> Members<'n> {
     }
 }
 
+/// Header segments up to this long are remembered by [`HeaderMemo`].
+const MEMO_MAX: usize = 256;
+
+/// The last header parsed through a scratch. A token's header is nearly
+/// always byte for byte the previous one's (one issuer, one key, one
+/// library), so when the base64url text matches exactly, decoding and
+/// parsing it again is skipped: the same fields are read from the decoded
+/// copy kept here. Only a header that parsed is remembered.
+#[derive(Default)]
+pub struct HeaderMemo {
+    /// The remembered header segment (base64url text); empty: none.
+    text: Vec<u8>,
+    /// The decoded header JSON of the last header parsed.
+    dec: Vec<u8>,
+    alg: Option<NameSpan>,
+    kid: Option<NameSpan>,
+    typ: Option<NameSpan>,
+    crit: bool,
+}
+
+impl HeaderMemo {
+    /// Room for a token of `len` bytes (nothing to allocate while parsing).
+    pub(crate) fn reserve(&mut self, len: usize) {
+        if self.text.capacity() < MEMO_MAX {
+            self.text.reserve(MEMO_MAX);
+        }
+        if self.dec.capacity() < len {
+            self.dec.reserve(len);
+        }
+    }
+
+    fn header(&self) -> Header<'_> {
+        let get = |s: &Option<NameSpan>| s.map(|s| s.get(&self.dec));
+        Header { alg: get(&self.alg), kid: get(&self.kid), typ: get(&self.typ), crit: self.crit }
+    }
+
+    /// Decode and parse `h64` into this memo, remembering it when it parses.
+    fn parse(&mut self, h64: &[u8], names: &mut Vec<NameSpan>) -> Result<(), Malformed> {
+        self.text.clear();
+        let n = b64::unpadded_decoded_len(h64.len()).ok_or(Malformed)?;
+        self.dec.clear();
+        self.dec.resize(n, 0);
+        if !b64::decode_url_into(h64, &mut self.dec) {
+            return Err(Malformed);
+        }
+        let hdoc = &self.dec[..];
+        let mut header = Header::default();
+        let mut seen = Members::new(names);
+        json::for_each_member(hdoc, |name, v| {
+            match seen.add(hdoc, &name)? {
+                Some(ALG) => header.alg = Some(string(v)?),
+                Some(KID) => header.kid = Some(string(v)?),
+                Some(TYP) => header.typ = Some(string(v)?),
+                Some(CTY) => {
+                    string(v)?;
+                }
+                Some(CRIT) => {
+                    let Value::Array(raw) = v else { return Err(Malformed) };
+                    if !array_of_strings(raw) {
+                        return Err(Malformed);
+                    }
+                    header.crit = true;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        seen.finish(hdoc)?;
+        let span = |s: Option<RawStr<'_>>| s.map(|s| NameSpan::of(hdoc, s));
+        (self.alg, self.kid, self.typ, self.crit) = (span(header.alg), span(header.kid), span(header.typ), header.crit);
+        if h64.len() <= MEMO_MAX {
+            self.text.extend_from_slice(h64);
+        }
+        Ok(())
+    }
+}
+
 fn array_of_strings(raw: &[u8]) -> bool {
     json::array_items(raw).all(|i| matches!(i, Value::Str(_)))
 }
@@ -206,6 +283,7 @@ pub fn parse<'t, 'a>(
     token: &'t [u8],
     dec: &'a mut Vec<u8>,
     names: &'a mut Vec<NameSpan>,
+    memo: &'a mut HeaderMemo,
 ) -> Result<Parsed<'t, 'a>, Malformed> {
     // Exactly three segments: the first dot and the last, and no other can
     // hide in the payload segment between them because `.` is outside the
@@ -215,44 +293,26 @@ pub fn parse<'t, 'a>(
     let d2 = rfind_byte(token, b'.').filter(|&d2| d2 > d1).ok_or(Malformed)?;
     let (h64, p64, s64) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
 
-    // The three segments decode side by side into one buffer, sized once.
+    // Registered header parameters and claims of the wrong type are
+    // malformed (SPEC §5 "Parsing"). The header is parsed first, as before
+    // the memo: a malformed header is malformed whatever follows.
+    if memo.text.is_empty() || memo.text != h64 {
+        memo.parse(h64, names)?;
+    }
+    let memo: &'a HeaderMemo = memo;
+    let header = memo.header();
+
+    // Payload and signature decode side by side into one buffer, sized once.
     let len = |seg: &[u8]| b64::unpadded_decoded_len(seg.len()).ok_or(Malformed);
-    let (hn, pn) = (len(h64)?, len(p64)?);
+    let pn = len(p64)?;
     dec.clear();
-    dec.resize(hn + pn + len(s64)?, 0);
-    let (hd, rest) = dec.split_at_mut(hn);
-    let (pd, sd) = rest.split_at_mut(pn);
-    if !(b64::decode_url_into(h64, hd) && b64::decode_url_into(p64, pd) && b64::decode_url_into(s64, sd)) {
+    dec.resize(pn + len(s64)?, 0);
+    let (pd, sd) = dec.split_at_mut(pn);
+    if !(b64::decode_url_into(p64, pd) && b64::decode_url_into(s64, sd)) {
         return Err(Malformed);
     }
     let dec: &'a [u8] = dec;
-    let (hdoc, rest) = dec.split_at(hn);
-    let (pdoc, signature) = rest.split_at(pn);
-
-    // Registered header parameters and claims of the wrong type are
-    // malformed (SPEC §5 "Parsing").
-    let mut header = Header::default();
-    let mut seen = Members::new(names);
-    json::for_each_member(hdoc, |name, v| {
-        match seen.add(hdoc, &name)? {
-            Some(ALG) => header.alg = Some(string(v)?),
-            Some(KID) => header.kid = Some(string(v)?),
-            Some(TYP) => header.typ = Some(string(v)?),
-            Some(CTY) => {
-                string(v)?;
-            }
-            Some(CRIT) => {
-                let Value::Array(raw) = v else { return Err(Malformed) };
-                if !array_of_strings(raw) {
-                    return Err(Malformed);
-                }
-                header.crit = true;
-            }
-            _ => {}
-        }
-        Ok(())
-    })?;
-    seen.finish(hdoc)?;
+    let (pdoc, signature) = dec.split_at(pn);
 
     let mut c = Claims::default();
     let mut seen = Members::new(names);
@@ -361,16 +421,16 @@ mod tests {
     fn parse_ok(h: &str, p: &str) -> bool {
         let mut s = Scratch::new();
         let t = tok(h, p);
-        parse(t.as_bytes(), &mut s.dec, &mut s.names).is_ok()
+        parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).is_ok()
     }
 
     #[test]
     fn segments() {
         let mut s = Scratch::new();
         for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.d.e", "..", "e30.e30.c2ln."] {
-            assert!(parse(bad.as_bytes(), &mut s.dec, &mut s.names).is_err(), "{bad}");
+            assert!(parse(bad.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).is_err(), "{bad}");
         }
-        assert!(parse(b"e30.e30.", &mut s.dec, &mut s.names).is_ok());
+        assert!(parse(b"e30.e30.", &mut s.dec, &mut s.names, &mut s.header).is_ok());
     }
 
     #[test]
@@ -405,6 +465,46 @@ mod tests {
         // A byte just above a match can be flagged by the borrow: `/` is `.` + 1.
         assert_eq!(rfind_byte(b"xxxxxx./", b'.'), Some(6));
         assert_eq!(rfind_byte(b"\x80\xff.x", b'.'), Some(2));
+    }
+
+    #[test]
+    fn header_memo_is_exact() {
+        let mut s = Scratch::new();
+        let kid = |s: &mut Scratch, t: &str| {
+            let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).map_err(|_| ())?;
+            let k = p.header.kid.map(|k| String::from_utf8(k.decoded().collect()).unwrap());
+            Ok::<_, ()>((k, p.header.typ.is_some(), p.header.crit, p.has_claim(b"n")))
+        };
+        // The same header with other payloads: read the same each time.
+        let h1 = r#"{"alg":"HS256","kid":"k1","typ":"JWT","crit":["x"]}"#;
+        assert_eq!(kid(&mut s, &tok(h1, r#"{"n":1}"#)), Ok((Some("k1".into()), true, true, true)));
+        assert_eq!(s.header.text.len(), tok(h1, "{}").find('.').unwrap(), "remembered");
+        assert_eq!(kid(&mut s, &tok(h1, r#"{"m":1}"#)), Ok((Some("k1".into()), true, true, false)));
+        // Another header of the same length, one byte apart: parsed again.
+        let h2 = r#"{"alg":"HS256","kid":"k2"}"#;
+        assert_eq!(kid(&mut s, &tok(h2, "{}")), Ok((Some("k2".into()), false, false, false)));
+        assert_eq!(kid(&mut s, &tok(r#"{"alg":"HS256","kid":"k3"}"#, "{}")).unwrap().0.as_deref(), Some("k3"));
+        // A header that does not parse is not remembered: refused every time,
+        // and does not disturb the next good one.
+        let bad = tok(r#"{"alg":"HS256","alg":"x"}"#, "{}");
+        for _ in 0..2 {
+            assert!(kid(&mut s, &bad).is_err());
+            assert!(s.header.text.is_empty());
+        }
+        assert_eq!(kid(&mut s, &tok(h2, "{}")).unwrap().0.as_deref(), Some("k2"));
+        // A good header with a bad payload is still remembered (and right).
+        assert!(kid(&mut s, &tok(h1, "[")).is_err());
+        assert_eq!(kid(&mut s, &tok(h1, "{}")).unwrap().0.as_deref(), Some("k1"));
+        // Headers past MEMO_MAX are parsed every time.
+        let long = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(MEMO_MAX));
+        for _ in 0..2 {
+            assert_eq!(kid(&mut s, &tok(&long, "{}")).unwrap().0.map(|k| k.len()), Some(MEMO_MAX));
+            assert!(s.header.text.is_empty());
+        }
+        // Escaped values are kept escaped, decoded on use.
+        let esc = tok(r#"{"alg":"HS256","kid":"a\u0062"}"#, "{}");
+        assert_eq!(kid(&mut s, &esc).unwrap().0.as_deref(), Some("ab"));
+        assert_eq!(kid(&mut s, &esc).unwrap().0.as_deref(), Some("ab"));
     }
 
     #[test]
@@ -467,18 +567,18 @@ mod tests {
     fn has_claim_by_decoded_name() {
         let mut s = Scratch::new();
         let t = tok("{}", r#"{"a\u0062":1}"#);
-        let p = parse(t.as_bytes(), &mut s.dec, &mut s.names).unwrap();
+        let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap();
         assert!(p.has_claim(b"ab"));
         assert!(!p.has_claim(b"a"));
         let all = r#"{"exp":1,"iat":1,"nbf":1,"iss":"i","sub":"s","jti":"j","aud":"a","x":0}"#;
         for (doc, present) in [(all, true), ("{}", false)] {
             let t = tok("{}", doc);
-            let p = parse(t.as_bytes(), &mut s.dec, &mut s.names).unwrap();
+            let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap();
             for name in ["exp", "iat", "nbf", "iss", "sub", "jti", "aud", "x"] {
                 assert_eq!(p.has_claim(name.as_bytes()), present, "{name} in {doc}");
             }
         }
         let t = tok("{}", r#"{"\u0065xp":1}"#);
-        assert!(parse(t.as_bytes(), &mut s.dec, &mut s.names).unwrap().has_claim(b"exp"));
+        assert!(parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap().has_claim(b"exp"));
     }
 }
