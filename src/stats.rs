@@ -5,7 +5,7 @@
 //! cache line between them; a read sums the shards.
 
 use crate::verdict::{Code, Kind};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 const SHARDS: usize = 16;
 const CODES: usize = Code::ALL.len();
@@ -74,19 +74,12 @@ impl Default for Stats {
     }
 }
 
-/// This thread's shard, from where its stack is: threads' stacks are
-/// separate mappings of at least 64 KiB (Rust's are 2 MiB, pthread's 8 MiB
-/// by default), so threads running at once land on different words of the
-/// address and, hashed, mostly on different shards. No thread-local: in
-/// a shared library (the C ABI, nginx, Python, Go) each thread-local access
-/// is a call to `__tls_get_addr`. Exactness does not depend on it (the
-/// increments are atomic), only how rarely two cores share a line.
-#[inline]
 fn shard_index() -> usize {
-    let probe = 0u8;
-    let at = core::hint::black_box(&probe) as *const u8 as usize;
-    const _: () = assert!(SHARDS.is_power_of_two());
-    (((at >> 16) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static IDX: usize = NEXT.fetch_add(1, Relaxed) % SHARDS;
+    }
+    IDX.try_with(|i| *i).unwrap_or(0)
 }
 
 fn kind_index(k: Kind) -> usize {
