@@ -32,13 +32,8 @@ if ! command -v go >/dev/null; then
 fi
 
 if [ "${1:-}" = "--asan" ]; then
-  rc=0
-  asan_lib="$("$root/tests/asan-lib.sh")" || rc=$?
-  if [ "$rc" = 3 ]; then
-    exit 0 # SKIP: said on stderr
-  elif [ "$rc" != 0 ]; then
-    exit "$rc"
-  fi
+  # Status 3: no nightly toolchain, SKIP (said on stderr).
+  asan_lib="$("$root/tests/asan-lib.sh")" || { rc=$?; [ "$rc" = 3 ] && exit 0; exit "$rc"; }
   export CGO_ENABLED=1
   export CGO_LDFLAGS="-L$asan_lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
   export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:exitcode=86:strict_string_checks=1"

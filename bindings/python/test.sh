@@ -51,13 +51,8 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 
 if [ "$asan" = 1 ]; then
-  rc=0
-  asan_lib="$("$root/tests/asan-lib.sh")" || rc=$?
-  if [ "$rc" = 3 ]; then
-    exit 0 # SKIP: said on stderr
-  elif [ "$rc" != 0 ]; then
-    exit "$rc"
-  fi
+  # Status 3: no nightly toolchain, SKIP (said on stderr).
+  asan_lib="$("$root/tests/asan-lib.sh")" || { rc=$?; [ "$rc" = 3 ] && exit 0; exit "$rc"; }
   # The package carries the instrumented library instead of building one.
   export WARDEN_LIB="$asan_lib/libwarden.so"
   asan_rt="$(${CC:-gcc} -print-file-name=libasan.so)"
