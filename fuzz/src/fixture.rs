@@ -399,7 +399,7 @@ impl Fixture {
         set["keys"]
             .as_array_mut()
             .unwrap()
-            .retain(|k| k.get("kid").is_none_or(|kid| kid.as_str().unwrap().starts_with("fz-")));
+            .retain(|k| k.get("kid").map_or(true, |kid| kid.as_str().unwrap().starts_with("fz-")));
         set
     }
 
