@@ -350,17 +350,24 @@ pub fn parse<'t, 'a>(
     Ok(Parsed { header, claims: c, signing_input: &token[..d2], signature, payload: pdoc, names })
 }
 
+/// One SWAR step over the 8-byte chunk `c`: the high bit of every byte
+/// equal to the byte repeated in `rep`. The lowest flag is exact; a borrow
+/// can also flag a byte above a real match.
+#[inline]
+fn flag_bytes(c: &[u8], rep: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ rep;
+    x.wrapping_sub(LO) & !x & HI
+}
+
 /// The first `needle` in `hay`, eight bytes at a time.
 #[inline]
 fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let rep = LO * needle as u64;
+    let rep = 0x0101_0101_0101_0101 * needle as u64;
     let mut chunks = hay.chunks_exact(8);
     for (n, c) in (&mut chunks).enumerate() {
-        let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ rep;
-        // A zero byte of x is a match; the lowest flagged byte is exact.
-        let z = x.wrapping_sub(LO) & !x & HI;
+        let z = flag_bytes(c, rep);
         if z != 0 {
             return Some(n * 8 + (z.trailing_zeros() / 8) as usize);
         }
@@ -369,20 +376,14 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     chunks.remainder().iter().position(|&b| b == needle).map(|p| done + p)
 }
 
-/// Is any member name given twice (compared after unescaping)? The general
-/// check, for documents with long or NUL-escaped names.
 /// The last `needle` in `hay`, eight bytes at a time from the end.
 #[inline]
 fn rfind_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let rep = LO * needle as u64;
+    let rep = 0x0101_0101_0101_0101 * needle as u64;
     let mut chunks = hay.rchunks_exact(8);
     for (n, c) in (&mut chunks).enumerate() {
-        let x = u64::from_le_bytes(c.try_into().expect("8 bytes")) ^ rep;
-        // Only the lowest flag of this test is exact (a borrow can flag a
-        // byte above a real match): if any is flagged, find the last exactly.
-        if x.wrapping_sub(LO) & !x & HI != 0 {
+        // Only the lowest flag is exact: if any is set, find the last exactly.
+        if flag_bytes(c, rep) != 0 {
             let at = hay.len() - 8 * (n + 1);
             return c.iter().rposition(|&b| b == needle).map(|p| at + p);
         }
@@ -390,6 +391,8 @@ fn rfind_byte(hay: &[u8], needle: u8) -> Option<usize> {
     chunks.remainder().iter().rposition(|&b| b == needle)
 }
 
+/// Is any member name given twice (compared after unescaping)? The general
+/// check, for documents with long or NUL-escaped names.
 fn has_duplicate(doc: &[u8], names: &mut [NameSpan]) -> bool {
     if names.len() <= 24 {
         for i in 1..names.len() {
