@@ -227,7 +227,7 @@ typedef struct warden_verifier warden_verifier;
 // Lifecycle: initialize with `warden_result_init` (or zero it, e.g.
 // `warden_result r = {0};` - both are equivalent); pass it to any number of
 // `warden_verify_*` calls; release with `warden_result_free`. The first
-// verification through a result allocates its working memory (about 17 KiB,
+// verification through a result allocates its working memory (about 26 KiB,
 // more for credentials over 8 KiB); later ones reuse it and allocate
 // nothing. Never copy a result that holds working memory and use or free
 // both copies.

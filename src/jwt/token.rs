@@ -218,13 +218,15 @@ pub struct HeaderMemo {
 }
 
 impl HeaderMemo {
-    /// Room for a token of `len` bytes (nothing to allocate while parsing).
+    /// Room for a token of `len` bytes (nothing to allocate while parsing):
+    /// its header decodes to at most `len / 4 * 3 + 2` bytes.
     pub(crate) fn reserve(&mut self, len: usize) {
         if self.text.capacity() < MEMO_MAX {
             self.text.reserve(MEMO_MAX);
         }
-        if self.dec.capacity() < len {
-            self.dec.reserve(len);
+        let need = len / 4 * 3 + 2;
+        if self.dec.capacity() < need {
+            self.dec.reserve(need);
         }
     }
 
