@@ -209,17 +209,8 @@ fn paired_swaps(v: &Verifier, token: &[u8], now: f64, jwks: &[u8]) -> (f64, usiz
     const ROUND_NS: u64 = 30_000_000;
     const ROUNDS: usize = 40;
     let mut scratch = Scratch::new();
-    let mut batch = |k: u64| {
-        let t0 = common::thread_cpu_ns();
-        for _ in 0..k {
-            black_box(v.verify_jwt(black_box(token), now, &mut scratch).is_ok());
-        }
-        common::thread_cpu_ns() - t0
-    };
-    let mut k = 1;
-    while batch(k) < ROUND_NS && k < 1 << 30 {
-        k *= 2;
-    }
+    let mut verify = || v.verify_jwt(black_box(token), now, &mut scratch).is_ok();
+    let k = common::calls_per_round(&mut verify, ROUND_NS);
     let (active, stop) = (AtomicBool::new(false), AtomicBool::new(false));
     let swaps = AtomicU64::new(0);
     let mut swapping_wall = Duration::ZERO;
@@ -229,7 +220,7 @@ fn paired_swaps(v: &Verifier, token: &[u8], now: f64, jwks: &[u8]) -> (f64, usiz
         let mut swapping = |on: bool| {
             active.store(on, Ordering::Relaxed);
             let w0 = Instant::now();
-            let t = batch(k);
+            let t = common::cpu_batch(&mut verify, k);
             if on {
                 swapping_wall += w0.elapsed();
             }

@@ -108,32 +108,41 @@ pub fn benchmarking() -> bool {
     args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test" || a == "--list")
 }
 
+/// Thread CPU time, in ns, of `k` calls of `f`.
+pub fn cpu_batch(f: &mut dyn FnMut() -> bool, k: u64) -> u64 {
+    let t0 = thread_cpu_ns();
+    for _ in 0..k {
+        criterion::black_box(f());
+    }
+    thread_cpu_ns() - t0
+}
+
+/// The number of calls of `f` (a power of two) that takes at least
+/// `round_ns` of thread CPU time.
+pub fn calls_per_round(f: &mut dyn FnMut() -> bool, round_ns: u64) -> u64 {
+    let mut k = 1;
+    while cpu_batch(f, k) < round_ns && k < 1 << 30 {
+        k *= 2;
+    }
+    k
+}
+
 /// The median, over many short rounds, of time(`a`) / time(`b`), with the
 /// two run back to back in each round (order alternating) and timed in
 /// thread CPU time: a cross-check of criterion's ratio of medians that load
 /// changing between criterion's measurements cannot skew.
 pub fn paired_ratio(mut a: impl FnMut() -> bool, mut b: impl FnMut() -> bool, budget: Duration) -> (f64, usize) {
-    let batch = |f: &mut dyn FnMut() -> bool, k: u64| {
-        let t0 = thread_cpu_ns();
-        for _ in 0..k {
-            criterion::black_box(f());
-        }
-        thread_cpu_ns() - t0
-    };
     // Rounds of about 200 µs of `a`.
-    let mut k = 1;
-    while batch(&mut a, k) < 200_000 && k < 1 << 30 {
-        k *= 2;
-    }
+    let k = calls_per_round(&mut a, 200_000);
     let mut ratios = Vec::new();
     let end = std::time::Instant::now() + budget;
     while std::time::Instant::now() < end || ratios.len() < 21 {
         let (ta, tb) = if ratios.len() % 2 == 0 {
-            let ta = batch(&mut a, k);
-            (ta, batch(&mut b, k))
+            let ta = cpu_batch(&mut a, k);
+            (ta, cpu_batch(&mut b, k))
         } else {
-            let tb = batch(&mut b, k);
-            (batch(&mut a, k), tb)
+            let tb = cpu_batch(&mut b, k);
+            (cpu_batch(&mut a, k), tb)
         };
         ratios.push(ta as f64 / tb.max(1) as f64);
     }
