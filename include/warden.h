@@ -666,9 +666,11 @@ uint32_t warden_stats_prometheus(const struct warden_verifier *v,
 // Verify the compact JWS `(token, len)` (the token only, without `Bearer`).
 //
 // `now`: the time to judge `exp`/`nbf`/`iat` by, in seconds since the epoch
-// (fractions allowed); 0 means the system clock. `out` must have been
-// initialized (`warden_result_init` or zeroed); it is overwritten, and
-// every pointer obtained from it before this call becomes invalid.
+// (fractions allowed); 0 means the system clock (on Linux its coarse
+// reading: the time of the last kernel tick, at most a few milliseconds
+// old). `out` must have been initialized (`warden_result_init` or zeroed);
+// it is overwritten, and every pointer obtained from it before this call
+// becomes invalid.
 //
 // Returns the verdict, also stored in `out->code`: `WARDEN_CODE_OK` (0)
 // when the token is accepted, else the first failing check's code (SPEC
