@@ -364,8 +364,8 @@ mod flat {
     pub(super) fn mark(doc: &[u8], quotes: &mut [u64; WORDS]) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2 (checked just above).
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU supports AVX2 and POPCNT (checked just above).
                 return unsafe { avx2::mark(doc, quotes) };
             }
         }
@@ -379,6 +379,11 @@ mod flat {
     /// come at or before it: the prefix XOR of the quote flags.
     #[inline(always)]
     fn spaces_outside(quotes: u64, spaces: u64, bits: u32, inside: &mut u64) -> u64 {
+        if spaces == 0 {
+            // Nearly every block: only whether an odd number of quotes went by.
+            *inside ^= 0u64.wrapping_sub(quotes.count_ones() as u64 & 1);
+            return 0;
+        }
         let mut x = quotes;
         let mut shift = 1;
         while shift < bits {
@@ -432,8 +437,8 @@ mod flat {
         /// [`super::mark_swar`], 32 bytes at a time.
         ///
         /// # Safety
-        /// The CPU must support AVX2.
-        #[target_feature(enable = "avx2")]
+        /// The CPU must support AVX2 and POPCNT.
+        #[target_feature(enable = "avx2,popcnt")]
         pub unsafe fn mark(doc: &[u8], quotes: &mut [u64; WORDS]) -> bool {
             let quote = _mm256_set1_epi8(b'"' as i8);
             let backslash = _mm256_set1_epi8(b'\\' as i8);
@@ -547,7 +552,9 @@ mod flat {
         let plain = !matches!(b.get(j), Some(b'.' | b'e' | b'E'));
         // "0" is fine, "01" is not: the general scanner says so.
         if plain && digits <= 15 && (digits == 1 || b[i] != b'0') {
-            Some((Value::Num { text: &b[i..j], value: n as f64 }, j))
+            // At most 15 digits: below 2^63, so the signed conversion (one
+            // instruction) is exact.
+            Some((Value::Num { text: &b[i..j], value: n as i64 as f64 }, j))
         } else {
             None
         }

@@ -49,11 +49,12 @@ fast_build=(--config 'profile.dev.package."*".opt-level=0')
 # could hide an out-of-bounds or use-after-free access). Isolation stays on:
 # no test here needs the clock, files or the environment.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
-# Build for AVX2 where the CPU family has it: the JSON and base64 fast paths
-# are the crate's unsafe code outside src/ffi, and Miri runs them (with
-# `is_x86_feature_detected!` answered by the target features).
+# Build for AVX2 (and POPCNT, which the JSON marker also asks for) where the
+# CPU family has it: the JSON and base64 fast paths are the crate's unsafe
+# code outside src/ffi, and Miri runs them (with `is_x86_feature_detected!`
+# answered by the target features).
 if [ "$(uname -m)" = x86_64 ]; then
-  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Ctarget-feature=+avx2"
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Ctarget-feature=+avx2,+popcnt"
 fi
 
 echo "== cargo +nightly miri setup"

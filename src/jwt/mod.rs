@@ -110,7 +110,8 @@ fn cold<'s>(
     scratch: &'s mut Scratch,
 ) -> Result<Verified<'s>, Code> {
     let Scratch { dec, out, scopes, names, header } = scratch;
-    let p = token::parse(token, dec, names, header).map_err(|_| Code::Malformed)?;
+    let mut p = Parsed::default();
+    token::parse_into(token, dec, names, header, &mut p).map_err(|_| Code::Malformed)?;
 
     let (profile_index, profile) = select_profile(snap, &p)?;
     if token.len() > profile.max_token_bytes {
