@@ -20,7 +20,7 @@
 //! steady state lookups and inserts allocate nothing; `try_` locks mean a
 //! verifier never waits — a contended slot is simply a miss.
 
-use crate::scratch::{Scratch, Span};
+use crate::scratch::{Buffers, Span};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +33,7 @@ pub const DEFAULT_ENTRIES: usize = 1024;
 
 /// What an accepted verification produced, minus what can change while its
 /// snapshot stays in force. Spans point into the entry's copy of
-/// `Scratch::out`.
+/// `Buffers::out`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Summary {
     pub generation: u64,
@@ -115,7 +115,7 @@ impl TokenCache {
     /// `generation`, with its strings, scopes and payload copied into
     /// `scratch` (whose capacity was reserved, so nothing is allocated).
     #[inline]
-    pub(crate) fn get_accepted(&self, token: &[u8], generation: u64, scratch: &mut Scratch) -> Option<Summary> {
+    pub(crate) fn get_accepted(&self, token: &[u8], generation: u64, scratch: &mut Buffers) -> Option<Summary> {
         if self.slots.is_empty() || token.len() > MAX_CACHED_TOKEN || !self.used.load(Ordering::Relaxed) {
             return None;
         }

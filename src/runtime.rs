@@ -26,10 +26,11 @@ impl Caches {
     }
 }
 
-/// What one verification reads, swapped in as a whole so that a call makes
-/// a single `arc-swap` load (each load and its guard's release are two
-/// atomic read-modify-writes; three of them were a measurable share of a
-/// verification, and most of a token-cache hit).
+/// What one verification reads, swapped in as a whole: one view for the
+/// whole call, which a [`crate::Scratch`] keeps between calls and checks
+/// with one plain load of the verifier's version (an `arc-swap` load and its
+/// guard's release are two atomic read-modify-writes: a quarter of a
+/// token-cache hit).
 pub(crate) struct View {
     pub snap: Arc<Snapshot>,
     /// The caches, sized by the config (kept across reloads that keep the sizes).

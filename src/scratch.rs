@@ -8,10 +8,46 @@
 
 use crate::json::RawStr;
 use crate::jwt::token::HeaderMemo;
+use crate::runtime::View;
+use std::sync::Arc;
 
 /// Caller-owned working memory for `Verifier::verify_*`.
+///
+/// A scratch also keeps the verifier state (configuration snapshot, caches,
+/// run-time revocations) that its last verification read, so that the next
+/// one through it needs no atomic read-modify-write to get it: it only
+/// checks, with one plain load, that the verifier has not published a newer
+/// state since. The state it keeps is let go when the scratch verifies with
+/// a newer one, or is dropped.
 #[derive(Default)]
 pub struct Scratch {
+    pub(crate) bufs: Buffers,
+    pub(crate) view: ViewSlot,
+}
+
+/// The verifier state a scratch last verified with (see [`Scratch`]).
+#[derive(Default)]
+pub(crate) struct ViewSlot {
+    /// The verifier it belongs to (`Inner::id`; 0: none) and the version of
+    /// that verifier's state it is.
+    pub(crate) owner: u64,
+    pub(crate) version: u64,
+    pub(crate) view: Option<Arc<View>>,
+}
+
+impl Scratch {
+    /// A scratch sized for tokens of up to 8 KiB, so that even the first
+    /// verification through it allocates nothing.
+    pub fn new() -> Scratch {
+        let mut s = Scratch::default();
+        s.bufs.reserve(8192);
+        s
+    }
+}
+
+/// The buffers of a [`Scratch`]: what a verdict's strings borrow.
+#[derive(Default)]
+pub(crate) struct Buffers {
     /// Decoded header, payload and signature.
     pub(crate) dec: Vec<u8>,
     /// Strings of the result (subject, kid, scopes, ...), unescaped.
@@ -24,15 +60,7 @@ pub struct Scratch {
     pub(crate) header: HeaderMemo,
 }
 
-impl Scratch {
-    /// A scratch sized for tokens of up to 8 KiB, so that even the first
-    /// verification through it allocates nothing.
-    pub fn new() -> Scratch {
-        let mut s = Scratch::default();
-        s.reserve(8192);
-        s
-    }
-
+impl Buffers {
     /// Make room for a credential of `len` bytes. Cheap when there is room.
     #[inline]
     pub(crate) fn reserve(&mut self, len: usize) {
@@ -64,7 +92,7 @@ impl Scratch {
     }
 }
 
-/// A range of `Scratch::out`.
+/// A range of `Buffers::out`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Span {
     pub(crate) start: u32,

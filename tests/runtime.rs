@@ -188,6 +188,41 @@ fn revocations_and_caches_outlive_reloads_and_key_swaps() {
 }
 
 #[test]
+fn a_reused_scratch_sees_every_change_and_every_verifier() {
+    // A scratch keeps the view it last verified with and checks, on each
+    // call, that it is still the current one of the verifier at hand.
+    let (k1, k2) = (TestKey::es256("k1"), TestKey::eddsa("k2"));
+    let (t1, t2) = (k1.sign(&claims("a", "j1")), k2.sign(&claims("b", "j2")));
+    let v = Verifier::from_json(&config(&[&k1], json!({}))).unwrap();
+    let mut s = Scratch::new();
+    let mut code =
+        |v: &Verifier, t: &str| v.verify_jwt(t.as_bytes(), NOW, &mut s).map(|_| Code::Ok).unwrap_or_else(|r| r.code);
+    assert_eq!(code(&v, &t1), Code::Ok);
+    v.revoke(Target::Jti { jti: "j1".into(), until: None }, NOW);
+    assert_eq!(code(&v, &t1), Code::Revoked, "a revocation");
+    assert!(v.unrevoke(&Target::Jti { jti: "j1".into(), until: None }));
+    assert_eq!(code(&v, &t1), Code::Ok, "an unrevocation");
+    v.set_jwks(jwks(&[&k2]).to_string().as_bytes()).unwrap();
+    assert_eq!((code(&v, &t1), code(&v, &t2)), (Code::UnsupportedAlg, Code::Ok), "a key-set swap");
+    v.reload_from_json(&config(&[&k1], json!({}))).unwrap();
+    assert_eq!((code(&v, &t1), code(&v, &t2)), (Code::Ok, Code::UnsupportedAlg), "a reload");
+    // Two verifiers that have each published the same number of views, in
+    // turn through one scratch: each answers with its own keys.
+    let (w1, w2) = (
+        Verifier::from_json(&config(&[&k1], json!({}))).unwrap(),
+        Verifier::from_json(&config(&[&k2], json!({}))).unwrap(),
+    );
+    for _ in 0..2 {
+        assert_eq!((code(&w1, &t1), code(&w2, &t1)), (Code::Ok, Code::UnsupportedAlg));
+        assert_eq!((code(&w2, &t2), code(&w1, &t2)), (Code::Ok, Code::UnsupportedAlg));
+    }
+    // A verifier dropped while a scratch still holds its view: the scratch
+    // keeps that view alive (nothing dangles) and moves on.
+    drop(w1);
+    assert_eq!(code(&w2, &t2), Code::Ok);
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

@@ -22,7 +22,11 @@ use std::ptr;
 /// stay valid until the next `warden_verify_*` call with this result, or
 /// `warden_result_free`, whichever comes first - not longer, even if the
 /// verifier is freed or reloaded in between (the verifier may be freed: the
-/// result does not point into it).
+/// result does not point into it). A result does keep alive the verifier
+/// state its last verification read (configuration, caches), so that the
+/// next call through it gets that state without an atomic
+/// read-modify-write; it lets go of it at its next verification with a
+/// newer state, or at `warden_result_free`.
 ///
 /// Strings are UTF-8 and NOT NUL-terminated: always use the `_len` member.
 /// A NULL pointer means "absent"; a present empty string has a non-NULL

@@ -171,7 +171,7 @@ mod tests {
     use super::*;
     use crate::ffi::result::*;
     use crate::ffi::{warden_kind, warden_str, BUFFER_TOO_SMALL, NOT_FOUND, OK, WRONG_TYPE};
-    use crate::scratch::Span;
+    use crate::scratch::{Buffers, Span};
     use crate::{Code, Kind, Rejection, Verified};
     use std::ptr;
 
@@ -180,6 +180,7 @@ mod tests {
     /// What an accepted JWT leaves in the scratch: the decoded payload in
     /// `dec`, the result's strings in `out`, scope spans in `scopes`.
     fn accept<'s>(s: &'s mut Scratch, sub: &[u8]) -> Verdict<'s> {
+        let s = &mut s.bufs;
         s.clear();
         s.reserve(PAYLOAD.len());
         s.dec.extend_from_slice(PAYLOAD);
@@ -189,7 +190,7 @@ mod tests {
             let span = Span::push(&mut s.out, scope);
             s.scopes.push(span);
         }
-        let Scratch { dec, out, scopes, .. } = s;
+        let Buffers { dec, out, scopes, .. } = s;
         Ok(Verified {
             kind: Kind::Jwt,
             out: &out[..],
@@ -372,7 +373,7 @@ mod tests {
     }
 
     fn half_then_panic(_: (), s: &mut Scratch) -> Verdict<'_> {
-        s.out.extend_from_slice(b"half");
+        s.bufs.out.extend_from_slice(b"half");
         panic!("boom")
     }
 

@@ -10,7 +10,7 @@ use crate::config::{Profile, Snapshot};
 use crate::keys::{Alg, Key, Selection};
 use crate::revocation::Blocklist;
 use crate::runtime::{Runtime, View};
-use crate::scratch::{Scratch, Span};
+use crate::scratch::{Buffers, Span};
 use crate::stats::Counter;
 use crate::verdict::{Code, Kind};
 use crate::verified::Verified;
@@ -39,7 +39,7 @@ pub(crate) fn verify<'s>(
     rt: &Runtime,
     token: &[u8],
     now: f64,
-    scratch: &'s mut Scratch,
+    scratch: &'s mut Buffers,
 ) -> Result<Verified<'s>, Code> {
     let snap = &*view.snap;
     if token.len() > snap.max_token_bytes {
@@ -62,7 +62,7 @@ fn from_summary<'s>(
     run_time: &Blocklist,
     sum: Summary,
     now: f64,
-    scratch: &'s mut Scratch,
+    scratch: &'s mut Buffers,
 ) -> Result<Verified<'s>, Code> {
     let profile = snap.profiles.get(sum.profile as usize).ok_or(Code::UnsupportedAlg)?;
     profile.policy.check_time(sum.exp, sum.nbf, sum.iat, now)?;
@@ -107,9 +107,9 @@ fn cold<'s>(
     cache: &TokenCache,
     token: &[u8],
     now: f64,
-    scratch: &'s mut Scratch,
+    scratch: &'s mut Buffers,
 ) -> Result<Verified<'s>, Code> {
-    let Scratch { dec, out, scopes, names, header } = scratch;
+    let Buffers { dec, out, scopes, names, header } = scratch;
     let mut p = Parsed::default();
     token::parse_into(token, dec, names, header, &mut p).map_err(|_| Code::Malformed)?;
 

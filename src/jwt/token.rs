@@ -442,21 +442,21 @@ fn has_duplicate(doc: &[u8], names: &mut [NameSpan]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scratch::Scratch;
+    use crate::scratch::Buffers;
 
     fn tok(h: &str, p: &str) -> String {
         format!("{}.{}.c2ln", b64::encode(&b64::URL, h.as_bytes()), b64::encode(&b64::URL, p.as_bytes()))
     }
 
     fn parse_ok(h: &str, p: &str) -> bool {
-        let mut s = Scratch::new();
+        let mut s = Buffers::default();
         let t = tok(h, p);
         parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).is_ok()
     }
 
     #[test]
     fn segments() {
-        let mut s = Scratch::new();
+        let mut s = Buffers::default();
         for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.d.e", "..", "e30.e30.c2ln."] {
             assert!(parse(bad.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).is_err(), "{bad}");
         }
@@ -499,8 +499,8 @@ mod tests {
 
     #[test]
     fn header_memo_is_exact() {
-        let mut s = Scratch::new();
-        let kid = |s: &mut Scratch, t: &str| {
+        let mut s = Buffers::default();
+        let kid = |s: &mut Buffers, t: &str| {
             let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).map_err(|_| ())?;
             let k = p.header.kid.map(|k| String::from_utf8(k.decoded().collect()).unwrap());
             Ok::<_, ()>((k, p.header.typ.is_some(), p.header.crit, p.has_claim(b"n")))
@@ -595,7 +595,7 @@ mod tests {
 
     #[test]
     fn has_claim_by_decoded_name() {
-        let mut s = Scratch::new();
+        let mut s = Buffers::default();
         let t = tok("{}", r#"{"a\u0062":1}"#);
         let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap();
         assert!(p.has_claim(b"ab"));

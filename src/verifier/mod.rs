@@ -2,11 +2,12 @@
 //! revocations) behind `arc-swap`, plus the run-time state updated in place,
 //! shared by every thread.
 //!
-//! Readers load the view with one `ArcSwap::load` per call (no lock, no
-//! reference count traffic in the common case) and verify against it;
-//! writers (reload, key-set swap, revoke) build a complete replacement first
-//! and swap it in, serialized among themselves by a mutex that readers never
-//! touch.
+//! Readers take the view from their [`Scratch`], which keeps the one it last
+//! used: one plain load of the verifier's version number says whether it is
+//! still current, and only when it is not is the view loaded again from the
+//! `ArcSwap` (no lock either way). Writers (reload, key-set swap, revoke)
+//! build a complete replacement first, swap it in and then bump the
+//! version, serialized among themselves by a mutex that readers never touch.
 
 use crate::b64;
 use crate::config::{ConfigError, Snapshot};
@@ -14,13 +15,13 @@ use crate::jwks::LogLevel;
 use crate::keys::parse_jwk_set;
 use crate::revocation::Target;
 use crate::runtime::{Runtime, View};
-use crate::scratch::{Scratch, Span};
+use crate::scratch::{Buffers, Scratch, Span, ViewSlot};
 use crate::stats::{Counter, StatsSnapshot};
 use crate::verdict::{Code, Kind, Rejection};
 use crate::verified::Verified;
 use arc_swap::ArcSwap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod remote;
@@ -37,6 +38,12 @@ pub struct Verifier {
 /// The shared state; the remote-JWKS refresher thread holds a weak reference.
 pub(crate) struct Inner {
     view: ArcSwap<View>,
+    /// Unique among verifiers (never reused): a scratch's view slot says
+    /// whose view it holds.
+    id: u64,
+    /// Bumped after every view swapped in, so a scratch holding this
+    /// verifier's view can tell in one load whether it is still current.
+    version: AtomicU64,
     rt: Runtime,
     /// Serializes writers (reload, key swaps, revocations); readers never take it.
     writer: Mutex<()>,
@@ -55,7 +62,30 @@ impl Inner {
         static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         s.generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let next = self.view.load().with_snapshot(s);
+        self.store_view(next);
+    }
+
+    /// Swap `next` in, then bump the version (in that order: a reader that
+    /// sees the new version loads a view at least as new). Writers only,
+    /// under `writer`.
+    fn store_view(&self, next: View) {
         self.view.store(Arc::new(next));
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// The view in force, as kept in `slot`: the one it holds while it is
+    /// this verifier's current version, else loaded afresh (and kept).
+    #[inline]
+    fn view<'a>(&self, slot: &'a mut ViewSlot) -> &'a View {
+        let version = self.version.load(Ordering::Acquire);
+        if slot.owner != self.id || slot.version != version {
+            // Version first, then the view: a writer swapping in between
+            // leaves a newer view under an older version number, which only
+            // costs one more load next time.
+            slot.view = None;
+            (slot.owner, slot.version) = (self.id, version);
+        }
+        slot.view.get_or_insert_with(|| self.view.load_full())
     }
 
     /// The snapshot in force.
@@ -92,6 +122,11 @@ impl Verifier {
         let v = Verifier {
             inner: Arc::new(Inner {
                 view: ArcSwap::from_pointee(View::new(Snapshot { cache: snap.cache, ..Snapshot::default() })),
+                id: {
+                    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+                    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+                },
+                version: AtomicU64::new(0),
                 rt,
                 writer: Mutex::new(()),
                 remote: Mutex::new(remote::RemoteState::default()),
@@ -253,7 +288,7 @@ impl Verifier {
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let view = self.inner.view.load();
         let next = view.with_revoked(view.revoked.with(t, now));
-        self.inner.view.store(Arc::new(next));
+        self.inner.store_view(next);
         self.inner.rt.stats.bump(Counter::Revocation);
     }
 
@@ -264,7 +299,7 @@ impl Verifier {
         let view = self.inner.view.load();
         match view.revoked.without(t) {
             Some(next) => {
-                self.inner.view.store(Arc::new(view.with_revoked(next)));
+                self.inner.store_view(view.with_revoked(next));
                 self.inner.rt.stats.bump(Counter::Revocation);
                 true
             }
@@ -292,20 +327,22 @@ impl Verifier {
 
     /// Verify a compact JWS.
     pub fn verify_jwt<'s>(&self, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        self.jwt_in(&self.inner.view.load(), token, now, scratch)
+        let Scratch { bufs, view } = scratch;
+        self.jwt_in(self.inner.view(view), token, now, bufs)
     }
 
-    fn jwt_in<'s>(&self, view: &View, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+    fn jwt_in<'s>(&self, view: &View, token: &[u8], now: f64, scratch: &'s mut Buffers) -> Verdict<'s> {
         let r = crate::jwt::verify(view, &self.inner.rt, token, now, scratch);
         self.record(Kind::Jwt, r, None)
     }
 
     /// Verify an API key.
     pub fn verify_api_key<'s>(&self, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        self.api_key_in(&self.inner.view.load(), key, now, scratch)
+        let Scratch { bufs, view } = scratch;
+        self.api_key_in(self.inner.view(view), key, now, bufs)
     }
 
-    fn api_key_in<'s>(&self, view: &View, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
+    fn api_key_in<'s>(&self, view: &View, key: &[u8], now: f64, scratch: &'s mut Buffers) -> Verdict<'s> {
         let mut retry = None;
         let r = self.api_key(view, key, now, scratch, &mut retry);
         self.record(Kind::ApiKey, r, retry)
@@ -316,7 +353,7 @@ impl Verifier {
         view: &View,
         key: &[u8],
         now: f64,
-        scratch: &'s mut Scratch,
+        scratch: &'s mut Buffers,
         retry: &mut Option<u64>,
     ) -> Result<Verified<'s>, Code> {
         let snap = &view.snap;
@@ -338,7 +375,7 @@ impl Verifier {
         }
         scratch.clear();
         scratch.reserve(key.len());
-        let Scratch { out, scopes, .. } = scratch;
+        let Buffers { out, scopes, .. } = scratch;
         let subject = Span::push(out, e.owner.as_bytes());
         let key_id = Span::push(out, e.id.as_bytes());
         for s in &e.scopes {
@@ -359,12 +396,13 @@ impl Verifier {
 
     /// Verify a Basic user and password (raw octets, RFC 7617).
     pub fn verify_basic<'s>(&self, user: &[u8], password: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let view = self.inner.view.load();
+        let Scratch { bufs, view } = scratch;
+        let view = self.inner.view(view);
         let mut retry = None;
         let r = if user.len() + 1 + password.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
         } else {
-            self.basic(&view, user, password, now, scratch, &mut retry)
+            self.basic(view, user, password, now, bufs, &mut retry)
         };
         self.record(Kind::Basic, r, retry)
     }
@@ -372,14 +410,15 @@ impl Verifier {
     /// Verify `user:password` as given on the command line (split at the
     /// first colon; no colon is `malformed`).
     pub fn verify_basic_pair<'s>(&self, pair: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let view = self.inner.view.load();
+        let Scratch { bufs: scratch, view } = scratch;
+        let view = self.inner.view(view);
         let mut retry = None;
         let r = if pair.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
         } else {
             match pair.iter().position(|&b| b == b':') {
                 None => Err(Code::Malformed),
-                Some(i) => self.basic(&view, &pair[..i], &pair[i + 1..], now, scratch, &mut retry),
+                Some(i) => self.basic(view, &pair[..i], &pair[i + 1..], now, scratch, &mut retry),
             }
         };
         self.record(Kind::Basic, r, retry)
@@ -391,7 +430,7 @@ impl Verifier {
         user: &[u8],
         password: &[u8],
         now: f64,
-        scratch: &'s mut Scratch,
+        scratch: &'s mut Buffers,
         retry: &mut Option<u64>,
     ) -> Result<Verified<'s>, Code> {
         // RFC 7617 §2: the user-id and password MUST NOT contain control
@@ -460,7 +499,8 @@ impl Verifier {
     /// Verify the value of an `Authorization` header (SPEC §5 "Credentials"):
     /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
     pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let view = self.inner.view.load();
+        let Scratch { bufs: scratch, view } = scratch;
+        let view = self.inner.view(view);
         let snap = &view.snap;
         let malformed = |kind| {
             self.inner.rt.stats.verdict(kind, Code::Malformed);
@@ -472,8 +512,8 @@ impl Verifier {
         if scheme.eq_ignore_ascii_case(b"bearer") {
             let kind = if snap.api_keys.has_prefix(cred) && !cred.contains(&b'.') { Kind::ApiKey } else { Kind::Jwt };
             match kind {
-                Kind::ApiKey => self.api_key_in(&view, cred, now, scratch),
-                _ => self.jwt_in(&view, cred, now, scratch),
+                Kind::ApiKey => self.api_key_in(view, cred, now, scratch),
+                _ => self.jwt_in(view, cred, now, scratch),
             }
         } else if scheme.eq_ignore_ascii_case(b"basic") {
             if cred.len() > snap.max_token_bytes {
@@ -502,7 +542,7 @@ impl Verifier {
                 return malformed(Kind::Basic);
             };
             let mut retry = None;
-            let r = self.basic(&view, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
+            let r = self.basic(view, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
             self.record(Kind::Basic, r, retry)
         } else {
             malformed(Kind::Jwt)
