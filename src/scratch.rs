@@ -25,6 +25,13 @@ pub struct Scratch {
     pub(crate) view: ViewSlot,
 }
 
+// A scratch moves between threads (a request slot, a C result handed to a
+// worker): what it keeps, the view included, must allow that.
+const _: fn() = || {
+    fn movable<T: Send + Sync>() {}
+    movable::<Scratch>();
+};
+
 /// The verifier state a scratch last verified with (see [`Scratch`]).
 #[derive(Default)]
 pub(crate) struct ViewSlot {
