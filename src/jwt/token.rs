@@ -282,19 +282,6 @@ fn array_of_strings(raw: &[u8]) -> bool {
     json::array_items(raw).all(|i| matches!(i, Value::Str(_)))
 }
 
-/// Split, decode and parse `token`. The caller has checked its size.
-#[cfg(test)]
-pub fn parse<'t, 'a>(
-    token: &'t [u8],
-    dec: &'a mut Vec<u8>,
-    names: &'a mut Vec<NameSpan>,
-    memo: &'a mut HeaderMemo,
-) -> Result<Parsed<'t, 'a>, Malformed> {
-    let mut p = Parsed::default();
-    parse_into(token, dec, names, memo, &mut p)?;
-    Ok(p)
-}
-
 /// Split, decode and parse `token` into `p` (as it is after
 /// `Parsed::default()`). The caller has checked the token's size.
 ///
@@ -444,6 +431,14 @@ mod tests {
     use super::*;
     use crate::scratch::Buffers;
 
+    /// `parse_into` a fresh `Parsed`, with the buffers of `s`.
+    fn parse<'a>(token: &'a [u8], s: &'a mut Buffers) -> Result<Parsed<'a, 'a>, Malformed> {
+        let Buffers { dec, names, header, .. } = s;
+        let mut p = Parsed::default();
+        parse_into(token, dec, names, header, &mut p)?;
+        Ok(p)
+    }
+
     fn tok(h: &str, p: &str) -> String {
         format!("{}.{}.c2ln", b64::encode(&b64::URL, h.as_bytes()), b64::encode(&b64::URL, p.as_bytes()))
     }
@@ -451,16 +446,16 @@ mod tests {
     fn parse_ok(h: &str, p: &str) -> bool {
         let mut s = Buffers::default();
         let t = tok(h, p);
-        parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).is_ok()
+        parse(t.as_bytes(), &mut s).is_ok()
     }
 
     #[test]
     fn segments() {
         let mut s = Buffers::default();
         for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.d.e", "..", "e30.e30.c2ln."] {
-            assert!(parse(bad.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).is_err(), "{bad}");
+            assert!(parse(bad.as_bytes(), &mut s).is_err(), "{bad}");
         }
-        assert!(parse(b"e30.e30.", &mut s.dec, &mut s.names, &mut s.header).is_ok());
+        assert!(parse(b"e30.e30.", &mut s).is_ok());
     }
 
     #[test]
@@ -501,7 +496,7 @@ mod tests {
     fn header_memo_is_exact() {
         let mut s = Buffers::default();
         let kid = |s: &mut Buffers, t: &str| {
-            let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).map_err(|_| ())?;
+            let p = parse(t.as_bytes(), s).map_err(|_| ())?;
             let k = p.header.kid.map(|k| String::from_utf8(k.decoded().collect()).unwrap());
             Ok::<_, ()>((k, p.header.typ.is_some(), p.header.crit, p.has_claim(b"n")))
         };
@@ -597,18 +592,18 @@ mod tests {
     fn has_claim_by_decoded_name() {
         let mut s = Buffers::default();
         let t = tok("{}", r#"{"a\u0062":1}"#);
-        let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap();
+        let p = parse(t.as_bytes(), &mut s).unwrap();
         assert!(p.has_claim(b"ab"));
         assert!(!p.has_claim(b"a"));
         let all = r#"{"exp":1,"iat":1,"nbf":1,"iss":"i","sub":"s","jti":"j","aud":"a","x":0}"#;
         for (doc, present) in [(all, true), ("{}", false)] {
             let t = tok("{}", doc);
-            let p = parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap();
+            let p = parse(t.as_bytes(), &mut s).unwrap();
             for name in ["exp", "iat", "nbf", "iss", "sub", "jti", "aud", "x"] {
                 assert_eq!(p.has_claim(name.as_bytes()), present, "{name} in {doc}");
             }
         }
         let t = tok("{}", r#"{"\u0065xp":1}"#);
-        assert!(parse(t.as_bytes(), &mut s.dec, &mut s.names, &mut s.header).unwrap().has_claim(b"exp"));
+        assert!(parse(t.as_bytes(), &mut s).unwrap().has_claim(b"exp"));
     }
 }
