@@ -59,8 +59,8 @@ impl Inner {
     /// Swap a snapshot in, with a generation no snapshot had before (and
     /// caches resized if it asks for other sizes). Writers only, under `writer`.
     pub(crate) fn publish(&self, mut s: Snapshot) {
-        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        s.generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        static GENERATION: AtomicU64 = AtomicU64::new(1);
+        s.generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         let next = self.view.load().with_snapshot(s);
         self.store_view(next);
     }
@@ -98,7 +98,7 @@ impl Drop for Verifier {
     fn drop(&mut self) {
         // The refresher sees the flag (or the last strong reference gone) at
         // its next wake-up and exits; it never keeps the verifier alive.
-        self.inner.shutdown.store(true, std::sync::atomic::Ordering::Release);
+        self.inner.shutdown.store(true, Ordering::Release);
         self.inner.rt.wake_refresher();
     }
 }
