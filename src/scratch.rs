@@ -9,6 +9,7 @@
 use crate::json::RawStr;
 use crate::jwt::token::HeaderMemo;
 use crate::runtime::View;
+use crate::stats::Tally;
 use std::sync::Arc;
 
 /// Caller-owned working memory for `Verifier::verify_*`.
@@ -18,7 +19,9 @@ use std::sync::Arc;
 /// one through it needs no atomic read-modify-write to get it: it only
 /// checks, with one plain load, that the verifier has not published a newer
 /// state since. The state it keeps is let go when the scratch verifies with
-/// a newer one, or is dropped.
+/// a newer one, or is dropped. Likewise it owns a shard of the verifier's
+/// counters while it verifies with that verifier, so that counting a
+/// verdict needs no atomic read-modify-write either.
 #[derive(Default)]
 pub struct Scratch {
     pub(crate) bufs: Buffers,
@@ -40,6 +43,8 @@ pub(crate) struct ViewSlot {
     pub(crate) owner: u64,
     pub(crate) version: u64,
     pub(crate) view: Option<Arc<View>>,
+    /// The shard of that verifier's counters this scratch counts into.
+    pub(crate) tally: Option<Tally>,
 }
 
 impl Scratch {

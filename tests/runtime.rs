@@ -223,6 +223,47 @@ fn a_reused_scratch_sees_every_change_and_every_verifier() {
 }
 
 #[test]
+fn every_verdict_is_counted_however_scratches_come_and_go() {
+    // Each scratch counts into a shard it owns while it verifies with a
+    // verifier: shards are claimed, given back when the scratch moves to
+    // another verifier or is dropped, and reused with their counts. No count
+    // may be lost on the way, with threads verifying at once.
+    let k = TestKey::es256("k");
+    let t = k.sign(&claims("a", "j"));
+    let (v, w) = (
+        Arc::new(Verifier::from_json(&config(&[&k], json!({}))).unwrap()),
+        Arc::new(Verifier::from_json(&config(&[&k], json!({}))).unwrap()),
+    );
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (v, w, t) = (v.clone(), w.clone(), t.clone());
+            std::thread::spawn(move || {
+                // More scratches alive at once than a verifier has spare shards.
+                let mut kept: Vec<Scratch> = (0..12).map(|_| Scratch::new()).collect();
+                for round in 0..50 {
+                    for s in kept.iter_mut() {
+                        assert!(v.verify_jwt(t.as_bytes(), NOW, s).is_ok());
+                        assert_eq!(w.verify_jwt(b"x", NOW, s).unwrap_err().code, Code::Malformed);
+                    }
+                    if round % 10 == 0 {
+                        kept.pop();
+                        kept.push(Scratch::new());
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in threads {
+        h.join().unwrap();
+    }
+    let (sv, sw) = (v.stats(), w.stats());
+    assert_eq!(sv.verdicts(Kind::Jwt, Code::Ok), 4 * 50 * 12);
+    assert_eq!(sv.counter(Counter::TokenCacheHit) + sv.counter(Counter::TokenCacheMiss), 4 * 50 * 12);
+    assert_eq!(sw.verdicts(Kind::Jwt, Code::Malformed), 4 * 50 * 12);
+    assert_eq!(sw.verdicts(Kind::Jwt, Code::Ok), 0);
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

@@ -11,7 +11,7 @@ use crate::keys::{Alg, Key, Selection};
 use crate::revocation::Blocklist;
 use crate::runtime::{Runtime, View};
 use crate::scratch::{Buffers, Span};
-use crate::stats::Counter;
+use crate::stats::{Counter, Tally};
 use crate::verdict::{Code, Kind};
 use crate::verified::Verified;
 use token::Parsed;
@@ -37,6 +37,7 @@ fn header_alg(p: &Parsed<'_, '_>) -> Option<Alg> {
 pub(crate) fn verify<'s>(
     view: &View,
     rt: &Runtime,
+    tally: &Tally,
     token: &[u8],
     now: f64,
     scratch: &'s mut Buffers,
@@ -49,10 +50,10 @@ pub(crate) fn verify<'s>(
     scratch.reserve(token.len());
     let cache = &view.caches.tokens;
     if let Some(sum) = cache.get_accepted(token, snap.generation, scratch) {
-        rt.stats.bump(Counter::TokenCacheHit);
+        tally.bump(Counter::TokenCacheHit);
         return from_summary(snap, &view.revoked, sum, now, scratch);
     }
-    cold(snap, &view.revoked, rt, cache, token, now, scratch)
+    cold(view, rt, tally, token, now, scratch)
 }
 
 /// A repeated token accepted under this very snapshot: everything but the
@@ -101,14 +102,14 @@ fn revoked(
 }
 
 fn cold<'s>(
-    snap: &Snapshot,
-    run_time: &Blocklist,
+    view: &View,
     rt: &Runtime,
-    cache: &TokenCache,
+    tally: &Tally,
     token: &[u8],
     now: f64,
     scratch: &'s mut Buffers,
 ) -> Result<Verified<'s>, Code> {
+    let (snap, run_time, cache) = (&*view.snap, &view.revoked, &view.caches.tokens);
     let Buffers { dec, out, scopes, names, header } = scratch;
     let mut p = Parsed::default();
     token::parse_into(token, dec, names, header, &mut p).map_err(|_| Code::Malformed)?;
@@ -148,7 +149,7 @@ fn cold<'s>(
     }
 
     let cache = if cache.enabled() { Some(cache) } else { None };
-    let key = verify_signature(rt, cache, candidates, token, &p).ok_or(Code::BadSignature)?;
+    let key = verify_signature(tally, cache, candidates, token, &p).ok_or(Code::BadSignature)?;
     // From here on the signature is good: remember that (and, if accepted,
     // the whole verdict) for the next time this exact token comes.
     let remember = |accepted: Option<(Summary, &[u8], &[Span], &[u8])>| {
@@ -245,7 +246,7 @@ fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<(usize, 
 /// verified-token cache when it is on.
 #[inline]
 fn verify_signature<'k>(
-    rt: &Runtime,
+    tally: &Tally,
     cache: Option<&TokenCache>,
     candidates: crate::keys::Candidates<'k>,
     token: &[u8],
@@ -256,11 +257,11 @@ fn verify_signature<'k>(
             // The entry counts only while the key that verified this exact
             // token is still a candidate for it.
             if let Some((_, k)) = candidates.clone().find(|(_, k)| k.fingerprint() == &fp) {
-                rt.stats.bump(Counter::TokenCacheHit);
+                tally.bump(Counter::TokenCacheHit);
                 return Some(k);
             }
         }
-        rt.stats.bump(Counter::TokenCacheMiss);
+        tally.bump(Counter::TokenCacheMiss);
     }
     candidates.map(|(_, k)| k).find(|k| k.verify(p.signing_input, p.signature))
 }

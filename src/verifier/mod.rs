@@ -16,7 +16,7 @@ use crate::keys::parse_jwk_set;
 use crate::revocation::Target;
 use crate::runtime::{Runtime, View};
 use crate::scratch::{Buffers, Scratch, Span, ViewSlot};
-use crate::stats::{Counter, StatsSnapshot};
+use crate::stats::{Counter, StatsSnapshot, Tally};
 use crate::verdict::{Code, Kind, Rejection};
 use crate::verified::Verified;
 use arc_swap::ArcSwap;
@@ -74,18 +74,23 @@ impl Inner {
     }
 
     /// The view in force, as kept in `slot`: the one it holds while it is
-    /// this verifier's current version, else loaded afresh (and kept).
+    /// this verifier's current version, else loaded afresh (and kept); and
+    /// the slot's shard of this verifier's counters (claimed on first use).
     #[inline]
-    fn view<'a>(&self, slot: &'a mut ViewSlot) -> &'a View {
+    fn view<'a>(&self, slot: &'a mut ViewSlot) -> (&'a View, &'a Tally) {
         let version = self.version.load(Ordering::Acquire);
         if slot.owner != self.id || slot.version != version {
+            if slot.owner != self.id {
+                slot.tally = None;
+            }
             // Version first, then the view: a writer swapping in between
             // leaves a newer view under an older version number, which only
             // costs one more load next time.
             slot.view = None;
             (slot.owner, slot.version) = (self.id, version);
         }
-        slot.view.get_or_insert_with(|| self.view.load_full())
+        let ViewSlot { view, tally, .. } = slot;
+        (view.get_or_insert_with(|| self.view.load_full()), tally.get_or_insert_with(|| self.rt.stats.claim()))
     }
 
     /// The snapshot in force.
@@ -312,14 +317,14 @@ impl Verifier {
         self.inner.rt.stats.snapshot()
     }
 
-    fn record<'s>(&self, kind: Kind, r: Result<Verified<'s>, Code>, retry: Option<u64>) -> Verdict<'s> {
+    fn record<'s>(tally: &Tally, kind: Kind, r: Result<Verified<'s>, Code>, retry: Option<u64>) -> Verdict<'s> {
         match r {
             Ok(v) => {
-                self.inner.rt.stats.verdict(kind, Code::Ok);
+                tally.verdict(kind, Code::Ok);
                 Ok(v)
             }
             Err(code) => {
-                self.inner.rt.stats.verdict(kind, code);
+                tally.verdict(kind, code);
                 Err(Rejection { kind, code, retry_after_s: if code == Code::RateLimited { retry } else { None } })
             }
         }
@@ -328,24 +333,26 @@ impl Verifier {
     /// Verify a compact JWS.
     pub fn verify_jwt<'s>(&self, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
         let Scratch { bufs, view } = scratch;
-        self.jwt_in(self.inner.view(view), token, now, bufs)
+        let (view, tally) = self.inner.view(view);
+        self.jwt_in(view, tally, token, now, bufs)
     }
 
-    fn jwt_in<'s>(&self, view: &View, token: &[u8], now: f64, scratch: &'s mut Buffers) -> Verdict<'s> {
-        let r = crate::jwt::verify(view, &self.inner.rt, token, now, scratch);
-        self.record(Kind::Jwt, r, None)
+    fn jwt_in<'s>(&self, view: &View, tally: &Tally, token: &[u8], now: f64, bufs: &'s mut Buffers) -> Verdict<'s> {
+        let r = crate::jwt::verify(view, &self.inner.rt, tally, token, now, bufs);
+        Self::record(tally, Kind::Jwt, r, None)
     }
 
     /// Verify an API key.
     pub fn verify_api_key<'s>(&self, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
         let Scratch { bufs, view } = scratch;
-        self.api_key_in(self.inner.view(view), key, now, bufs)
+        let (view, tally) = self.inner.view(view);
+        self.api_key_in(view, tally, key, now, bufs)
     }
 
-    fn api_key_in<'s>(&self, view: &View, key: &[u8], now: f64, scratch: &'s mut Buffers) -> Verdict<'s> {
+    fn api_key_in<'s>(&self, view: &View, tally: &Tally, key: &[u8], now: f64, bufs: &'s mut Buffers) -> Verdict<'s> {
         let mut retry = None;
-        let r = self.api_key(view, key, now, scratch, &mut retry);
-        self.record(Kind::ApiKey, r, retry)
+        let r = self.api_key(view, key, now, bufs, &mut retry);
+        Self::record(tally, Kind::ApiKey, r, retry)
     }
 
     fn api_key<'s>(
@@ -397,36 +404,38 @@ impl Verifier {
     /// Verify a Basic user and password (raw octets, RFC 7617).
     pub fn verify_basic<'s>(&self, user: &[u8], password: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
         let Scratch { bufs, view } = scratch;
-        let view = self.inner.view(view);
+        let (view, tally) = self.inner.view(view);
         let mut retry = None;
         let r = if user.len() + 1 + password.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
         } else {
-            self.basic(view, user, password, now, bufs, &mut retry)
+            self.basic(view, tally, user, password, now, bufs, &mut retry)
         };
-        self.record(Kind::Basic, r, retry)
+        Self::record(tally, Kind::Basic, r, retry)
     }
 
     /// Verify `user:password` as given on the command line (split at the
     /// first colon; no colon is `malformed`).
     pub fn verify_basic_pair<'s>(&self, pair: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs: scratch, view } = scratch;
-        let view = self.inner.view(view);
+        let Scratch { bufs, view } = scratch;
+        let (view, tally) = self.inner.view(view);
         let mut retry = None;
         let r = if pair.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
         } else {
             match pair.iter().position(|&b| b == b':') {
                 None => Err(Code::Malformed),
-                Some(i) => self.basic(view, &pair[..i], &pair[i + 1..], now, scratch, &mut retry),
+                Some(i) => self.basic(view, tally, &pair[..i], &pair[i + 1..], now, bufs, &mut retry),
             }
         };
-        self.record(Kind::Basic, r, retry)
+        Self::record(tally, Kind::Basic, r, retry)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn basic<'s>(
         &self,
         view: &View,
+        tally: &Tally,
         user: &[u8],
         password: &[u8],
         now: f64,
@@ -455,10 +464,10 @@ impl Verifier {
                 if creds.enabled() {
                     let tag = creds.tag(user, password);
                     if creds.hit(&tag, u, now) {
-                        self.inner.rt.stats.bump(Counter::BasicCacheHit);
+                        tally.bump(Counter::BasicCacheHit);
                         true
                     } else {
-                        self.inner.rt.stats.bump(Counter::BasicCacheMiss);
+                        tally.bump(Counter::BasicCacheMiss);
                         let ok = u.hash.verify(password);
                         if ok {
                             creds.insert(tag, u, now);
@@ -500,10 +509,10 @@ impl Verifier {
     /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
     pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
         let Scratch { bufs: scratch, view } = scratch;
-        let view = self.inner.view(view);
+        let (view, tally) = self.inner.view(view);
         let snap = &view.snap;
         let malformed = |kind| {
-            self.inner.rt.stats.verdict(kind, Code::Malformed);
+            tally.verdict(kind, Code::Malformed);
             Err(Rejection::new(kind, Code::Malformed))
         };
         let Some((scheme, cred)) = split_authorization(value) else {
@@ -512,12 +521,12 @@ impl Verifier {
         if scheme.eq_ignore_ascii_case(b"bearer") {
             let kind = if snap.api_keys.has_prefix(cred) && !cred.contains(&b'.') { Kind::ApiKey } else { Kind::Jwt };
             match kind {
-                Kind::ApiKey => self.api_key_in(view, cred, now, scratch),
-                _ => self.jwt_in(view, cred, now, scratch),
+                Kind::ApiKey => self.api_key_in(view, tally, cred, now, scratch),
+                _ => self.jwt_in(view, tally, cred, now, scratch),
             }
         } else if scheme.eq_ignore_ascii_case(b"basic") {
             if cred.len() > snap.max_token_bytes {
-                self.inner.rt.stats.verdict(Kind::Basic, Code::TooLarge);
+                tally.verdict(Kind::Basic, Code::TooLarge);
                 return Err(Rejection::new(Kind::Basic, Code::TooLarge));
             }
             scratch.clear();
@@ -542,8 +551,8 @@ impl Verifier {
                 return malformed(Kind::Basic);
             };
             let mut retry = None;
-            let r = self.basic(view, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
-            self.record(Kind::Basic, r, retry)
+            let r = self.basic(view, tally, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
+            Self::record(tally, Kind::Basic, r, retry)
         } else {
             malformed(Kind::Jwt)
         }
