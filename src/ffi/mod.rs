@@ -232,7 +232,7 @@ pub(crate) fn now_or_clock(now: f64) -> Arg<f64> {
 /// verification, to judge claims written in whole seconds; nginx judges
 /// them by its cached time for the same reason. Elsewhere, or if the coarse
 /// clock is missing, [`crate::unix_now`].
-pub(crate) fn clock_now() -> f64 {
+fn clock_now() -> f64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };

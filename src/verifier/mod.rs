@@ -360,7 +360,7 @@ impl Verifier {
         view: &View,
         key: &[u8],
         now: f64,
-        scratch: &'s mut Buffers,
+        bufs: &'s mut Buffers,
         retry: &mut Option<u64>,
     ) -> Result<Verified<'s>, Code> {
         let snap = &view.snap;
@@ -380,9 +380,9 @@ impl Verifier {
                 return Err(Code::RateLimited);
             }
         }
-        scratch.clear();
-        scratch.reserve(key.len());
-        let Buffers { out, scopes, .. } = scratch;
+        bufs.clear();
+        bufs.reserve(key.len());
+        let Buffers { out, scopes, .. } = bufs;
         let subject = Span::push(out, e.owner.as_bytes());
         let key_id = Span::push(out, e.id.as_bytes());
         for s in &e.scopes {
@@ -439,7 +439,7 @@ impl Verifier {
         user: &[u8],
         password: &[u8],
         now: f64,
-        scratch: &'s mut Buffers,
+        bufs: &'s mut Buffers,
         retry: &mut Option<u64>,
     ) -> Result<Verified<'s>, Code> {
         // RFC 7617 §2: the user-id and password MUST NOT contain control
@@ -489,12 +489,12 @@ impl Verifier {
             }
             return Err(Code::BadCredentials);
         }
-        scratch.clear();
-        scratch.reserve(user.len());
-        let subject = Span::push(&mut scratch.out, user);
+        bufs.clear();
+        bufs.reserve(user.len());
+        let subject = Span::push(&mut bufs.out, user);
         Ok(Verified {
             kind: Kind::Basic,
-            out: &scratch.out[..],
+            out: &bufs.out[..],
             payload: &[],
             subject: Some(subject),
             kid: None,
@@ -508,7 +508,7 @@ impl Verifier {
     /// Verify the value of an `Authorization` header (SPEC §5 "Credentials"):
     /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
     pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs: scratch, view } = scratch;
+        let Scratch { bufs, view } = scratch;
         let (view, tally) = self.inner.view(view);
         let snap = &view.snap;
         let malformed = |kind| {
@@ -521,23 +521,23 @@ impl Verifier {
         if scheme.eq_ignore_ascii_case(b"bearer") {
             let kind = if snap.api_keys.has_prefix(cred) && !cred.contains(&b'.') { Kind::ApiKey } else { Kind::Jwt };
             match kind {
-                Kind::ApiKey => self.api_key_in(view, tally, cred, now, scratch),
-                _ => self.jwt_in(view, tally, cred, now, scratch),
+                Kind::ApiKey => self.api_key_in(view, tally, cred, now, bufs),
+                _ => self.jwt_in(view, tally, cred, now, bufs),
             }
         } else if scheme.eq_ignore_ascii_case(b"basic") {
             if cred.len() > snap.max_token_bytes {
                 tally.verdict(Kind::Basic, Code::TooLarge);
                 return Err(Rejection::new(Kind::Basic, Code::TooLarge));
             }
-            scratch.clear();
-            scratch.reserve(cred.len());
-            let Some(range) = b64::decode_append(&b64::STD_PADDED, cred, &mut scratch.dec) else {
+            bufs.clear();
+            bufs.reserve(cred.len());
+            let Some(range) = b64::decode_append(&b64::STD_PADDED, cred, &mut bufs.dec) else {
                 return malformed(Kind::Basic);
             };
             // Move the decoded pair out of the scratch's way: `basic` writes
-            // the result into the same scratch. A stack buffer holds any
+            // the result into the same buffers. A stack buffer holds any
             // realistic pair; longer ones take one allocation.
-            let decoded = &scratch.dec[range];
+            let decoded = &bufs.dec[range];
             let mut stack = [0u8; 1024];
             let heap;
             let pair: &[u8] = if decoded.len() <= stack.len() {
@@ -551,7 +551,7 @@ impl Verifier {
                 return malformed(Kind::Basic);
             };
             let mut retry = None;
-            let r = self.basic(view, tally, &pair[..colon], &pair[colon + 1..], now, scratch, &mut retry);
+            let r = self.basic(view, tally, &pair[..colon], &pair[colon + 1..], now, bufs, &mut retry);
             Self::record(tally, Kind::Basic, r, retry)
         } else {
             malformed(Kind::Jwt)
