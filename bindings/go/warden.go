@@ -176,7 +176,9 @@ func (v *Verifier) verify(r *Result, op C.int, a *byte, alen int, b *byte, blen 
 	if in {
 		h = v.h
 	}
-	C.wg_verify(op, h, (*C.uint8_t)(unsafe.Pointer(a)), C.size_t(alen), (*C.uint8_t)(unsafe.Pointer(b)), C.size_t(blen), C.double(now), c.p)
+	// h and c.p are C memory, passed as integers (see call.h).
+	C.wg_verify(op, C.uintptr_t(uintptr(unsafe.Pointer(h))), (*C.uint8_t)(unsafe.Pointer(a)), C.size_t(alen),
+		(*C.uint8_t)(unsafe.Pointer(b)), C.size_t(blen), C.double(now), C.uintptr_t(uintptr(unsafe.Pointer(c.p))))
 	if in {
 		v.inflight.Add(-1)
 	}
