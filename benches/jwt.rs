@@ -93,8 +93,31 @@ fn per_alg(c: &mut Criterion<ThreadCpu>) {
         });
         let peer = || jsonwebtoken::decode::<Claims>(black_box(&f.token), &key, &validation).is_ok();
         common::note_paired(&group, &format!("{}_jsonwebtoken_warden", f.alg), || {
-            common::paired_ratio(peer, warden, PAIRED)
+            common::paired_ratio(peer, &mut warden, PAIRED)
         });
+        if f.alg.starts_with("HS") && common::benchmarking() && common::selected(&group) {
+            // Not a verdict: the same cross-check pinned to each of two CPUs,
+            // because the vCPUs here differ, and not alike for warden's code
+            // (branchy, high IPC) and ring's (SHA rounds).
+            let cpus = common::pin::allowed_cpus();
+            let mut ratios = Vec::new();
+            for &cpu in cpus.iter().take(2) {
+                if cpus.len() >= 2 && common::pin::to(&[cpu]) {
+                    ratios.push(format!("{:.4}", common::paired_ratio(&mut warden, floor, PAIRED).0));
+                }
+            }
+            common::pin::to(&cpus);
+            eprintln!(
+                "paired {}_warden_floor pinned to CPUs {:?}: {}",
+                f.alg,
+                &cpus[..cpus.len().min(2)],
+                ratios.join(", ")
+            );
+            common::note(
+                &format!("{}_warden_floor_by_cpu.json", f.alg),
+                &format!("{{\"cpus\": {:?}, \"ratios\": [{}]}}\n", &cpus[..cpus.len().min(2)], ratios.join(", ")),
+            );
+        }
     }
 }
 

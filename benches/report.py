@@ -431,6 +431,18 @@ def report(args):
     if peer_ceiling:
         w(f"jsonwebtoken / ring floor (what a verifier with no overhead at all would show): "
           f"{', '.join(peer_ceiling)}.\n")
+    by_cpu = []
+    for alg in ALGS:
+        try:
+            with open(os.path.join(args.notes or "", f"{alg}_warden_floor_by_cpu.json")) as f:
+                n = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if n.get("ratios") and len(n["ratios"]) == len(n.get("cpus", [])):
+            by_cpu.append(f"{alg} " + ", ".join(f"CPU {c} {fmt_ratio(r)}" for c, r in zip(n["cpus"], n["ratios"])))
+    if by_cpu:
+        w("warden / floor, the same paired cross-check pinned to one CPU at a time (not a verdict: it shows "
+          "how far the two vCPUs differ for warden's code against ring's): " + "; ".join(by_cpu) + ".\n")
     summarize("HS256/384/512 verify ≤ 2.0 × raw ring HMAC", hs)
     summarize("HS256/384/512 ≥ 5 × faster than `jsonwebtoken`"
               + (f" (no-overhead ceiling: {', '.join(peer_ceiling)})" if peer_ceiling else ""), hs_peer)

@@ -150,7 +150,7 @@ fn thread_scaling(c: &mut Criterion<WallTime>) {
 fn paired_scaling(verify: &(dyn Fn(&mut Scratch) -> bool + Sync)) -> Option<(f64, usize, [f64; 2])> {
     const PHASE: Duration = Duration::from_millis(20);
     const ROUNDS: usize = 30;
-    let cpus = pin::allowed_cpus();
+    let cpus = common::pin::allowed_cpus();
     if cpus.len() < 2 {
         return None;
     }
@@ -168,7 +168,7 @@ fn paired_scaling(verify: &(dyn Fn(&mut Scratch) -> bool + Sync)) -> Option<(f64
                 (&start, &end, &active, &stop, &counts, &quit, &pinned);
             let cpu = cpus[w];
             s.spawn(move || {
-                pinned.fetch_add(pin::to(cpu) as u64, Ordering::Relaxed);
+                pinned.fetch_add(common::pin::to(&[cpu]) as u64, Ordering::Relaxed);
                 let mut scratch = Scratch::new();
                 assert!(verify(&mut scratch));
                 loop {
@@ -233,40 +233,6 @@ fn paired_scaling(verify: &(dyn Fn(&mut Scratch) -> bool + Sync)) -> Option<(f64
     ratios.sort_by(|x, y| x.total_cmp(y));
     let per_s = alone.map(|n| n as f64 / (ROUNDS as f64 * PHASE.as_secs_f64()));
     Some((ratios[ratios.len() / 2], ratios.len(), per_s))
-}
-
-/// Pinning the calling thread to one CPU (Linux; elsewhere never pinned).
-mod pin {
-    #[cfg(target_os = "linux")]
-    pub fn allowed_cpus() -> Vec<usize> {
-        // SAFETY: a zeroed cpu_set_t is a valid empty set, filled by the call.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `set` is a cpu_set_t of the size passed.
-        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0 {
-            return Vec::new();
-        }
-        // SAFETY: CPU_ISSET reads the set for an index below CPU_SETSIZE.
-        (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
-    }
-
-    #[cfg(target_os = "linux")]
-    pub fn to(cpu: usize) -> bool {
-        // SAFETY: as above; CPU_SET writes an index below CPU_SETSIZE.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        unsafe { libc::CPU_SET(cpu, &mut set) };
-        // SAFETY: `set` is a cpu_set_t of the size passed.
-        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0 }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub fn allowed_cpus() -> Vec<usize> {
-        Vec::new()
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub fn to(_: usize) -> bool {
-        false
-    }
 }
 
 /// The key set swapped under load: the two benched algs' keys plus an RS256

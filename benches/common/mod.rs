@@ -385,3 +385,42 @@ pub fn basic_verifier(hash: &str, cache_entries: usize) -> Verifier {
     });
     Verifier::from_json(config.to_string().as_bytes()).expect("basic config")
 }
+
+/// Pinning the calling thread to CPUs (Linux; elsewhere never pinned).
+pub mod pin {
+    /// The CPUs this thread may run on.
+    #[cfg(target_os = "linux")]
+    pub fn allowed_cpus() -> Vec<usize> {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set, filled by the call.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a cpu_set_t of the size passed.
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0 {
+            return Vec::new();
+        }
+        // SAFETY: CPU_ISSET reads the set at an index below CPU_SETSIZE.
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
+    }
+
+    /// Let this thread run on `cpus` only (true when done).
+    #[cfg(target_os = "linux")]
+    pub fn to(cpus: &[usize]) -> bool {
+        // SAFETY: as above.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for &c in cpus.iter().filter(|&&c| c < libc::CPU_SETSIZE as usize) {
+            // SAFETY: CPU_SET writes an index below CPU_SETSIZE.
+            unsafe { libc::CPU_SET(c, &mut set) };
+        }
+        // SAFETY: `set` is a cpu_set_t of the size passed.
+        !cpus.is_empty() && unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } == 0
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn allowed_cpus() -> Vec<usize> {
+        Vec::new()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn to(_: &[usize]) -> bool {
+        false
+    }
+}
