@@ -48,6 +48,10 @@ pub(crate) struct Summary {
     pub exp_text: Option<Span>,
 }
 
+/// An accepted verdict as the token cache keeps it: its summary, the result
+/// strings (`Buffers::out`), the scope spans into them, and the payload.
+pub(crate) type Accepted<'a> = (Summary, &'a [u8], &'a [Span], &'a [u8]);
+
 #[derive(Default)]
 struct Slot {
     token: Vec<u8>,
@@ -133,7 +137,7 @@ impl TokenCache {
     /// Remember that `token` verified with the key fingerprinted `key`,
     /// and, when it was accepted, its summary and result.
     #[inline]
-    pub(crate) fn put(&self, token: &[u8], key: &[u8; 32], accepted: Option<(Summary, &[u8], &[Span], &[u8])>) {
+    pub(crate) fn put(&self, token: &[u8], key: &[u8; 32], accepted: Option<Accepted<'_>>) {
         if self.slots.is_empty() || token.len() > MAX_CACHED_TOKEN {
             return;
         }

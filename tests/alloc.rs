@@ -87,7 +87,7 @@ fn ring_rsa_allocations(config: &Value, token: &str) -> Option<u64> {
         _ => &signature::RSA_PSS_2048_8192_SHA512,
     };
     let comps = RsaPublicKeyComponents { n: &n[..], e: &e[..] };
-    let msg = token[..dot].as_bytes();
+    let msg = &token.as_bytes()[..dot];
     let _ = comps.verify(params, msg, &sig);
     Some(allocations(|| comps.verify(params, msg, &sig)).0)
 }

@@ -5,7 +5,7 @@
 pub mod policy;
 pub mod token;
 
-use crate::cache::{Summary, TokenCache};
+use crate::cache::{Accepted, Summary, TokenCache};
 use crate::config::{Profile, Snapshot};
 use crate::keys::{Alg, Key, Selection};
 use crate::revocation::Blocklist;
@@ -152,7 +152,7 @@ fn cold<'s>(
     let key = verify_signature(tally, cache, candidates, token, &p).ok_or(Code::BadSignature)?;
     // From here on the signature is good: remember that (and, if accepted,
     // the whole verdict) for the next time this exact token comes.
-    let remember = |accepted: Option<(Summary, &[u8], &[Span], &[u8])>| {
+    let remember = |accepted: Option<Accepted<'_>>| {
         if let Some(c) = cache {
             c.put(token, key.fingerprint(), accepted);
         }

@@ -65,6 +65,8 @@ pub fn typ_matches(header: &RawStr<'_>, want: &str) -> bool {
 impl Policy {
     /// Check the claims of a token whose signature has verified, in SPEC §3
     /// order: time claims, required claims, issuer, audience.
+    // The negated comparisons are deliberate: a NaN fails them (closed).
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn check(&self, p: &Parsed<'_, '_>, now: f64) -> Result<(), Code> {
         let c: &Claims<'_> = &p.claims;
         let (exp, nbf, iat) = (c.exp.map(|d| d.value), c.nbf.map(|d| d.value), c.iat.map(|d| d.value));
@@ -114,6 +116,7 @@ impl Policy {
     /// skipping the check. RFC 7519 §4.1.4: the current time must be before
     /// `exp`.
     #[inline]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn check_time(&self, exp: Option<f64>, nbf: Option<f64>, iat: Option<f64>, now: f64) -> Result<(), Code> {
         let l = self.leeway_s;
         if let Some(exp) = exp {
