@@ -41,15 +41,27 @@ func Version() string { return C.GoString(C.warden_version()) }
 type Verifier struct {
 	mu sync.RWMutex // Close takes it exclusively; every other method but the verifications shares it
 	h  *C.warden_verifier
-	// Verifications in progress, plus closing once Close has begun: a
-	// verification reads h only after counting itself in without seeing
-	// closing, and Close frees h only once the count is back to 0. (A load
-	// and two atomic adds per verification: a little cheaper than mu's
-	// RLock and RUnlock.)
-	inflight atomic.Int64
+	// Set once Close has begun. A verification reads h only after counting
+	// itself in (inflight) and then not seeing closing; Close sets closing,
+	// then frees h only once every count is back to 0. Sequentially
+	// consistent atomics make the two orders meet: either the verification
+	// sees closing and backs out, or Close sees its count.
+	closing atomic.Bool
+	_       [64]byte // closing is read by every call: not on a counter's line
+	// Verifications in progress, spread over cache lines: a verification
+	// counts itself in the shard of the pooled C result it uses, and
+	// sync.Pool hands out results per P, so goroutines on different cores
+	// mostly touch different lines (one shared counter bounced between
+	// cores twice per call).
+	inflight [inflightShards]inflightShard
 }
 
-const closing = 1 << 62
+const inflightShards = 8
+
+type inflightShard struct {
+	n atomic.Int64
+	_ [56]byte // a cache line each
+}
 
 // Open loads the config file at path (SPEC §1). Relative jwks_file and
 // htpasswd_file names are relative to the file.
@@ -92,8 +104,8 @@ func (v *Verifier) Close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.h != nil {
-		v.inflight.Add(closing)
-		for spins := 0; v.inflight.Load() != closing; spins++ {
+		v.closing.Store(true)
+		for spins := 0; v.busy(); spins++ {
 			if spins < 100 {
 				runtime.Gosched()
 			} else {
@@ -123,9 +135,13 @@ func Seconds(t time.Time) float64 {
 // cResult is a pooled wg_call (call.h): the C result and the scopes the
 // verifying cgo call gathered.
 type cResult struct {
-	p    *C.wg_call
-	more []C.warden_str // scopes past WG_SCOPES (a second call; kept for reuse)
+	p     *C.wg_call
+	more  []C.warden_str // scopes past WG_SCOPES (a second call; kept for reuse)
+	shard uint32         // the in-flight shard verifications with it count in
 }
+
+// nextShard spreads new pooled results over the in-flight shards.
+var nextShard atomic.Uint32
 
 func freeCResult(c *cResult) {
 	C.warden_result_free(&c.p.r)
@@ -133,7 +149,7 @@ func freeCResult(c *cResult) {
 }
 
 var cResults = sync.Pool{New: func() any {
-	c := &cResult{p: (*C.wg_call)(C.calloc(1, C.size_t(unsafe.Sizeof(C.wg_call{}))))}
+	c := &cResult{p: (*C.wg_call)(C.calloc(1, C.size_t(unsafe.Sizeof(C.wg_call{})))), shard: nextShard.Add(1) % inflightShards}
 	if c.p == nil {
 		panic("warden: out of memory")
 	}
@@ -151,18 +167,29 @@ const (
 	opAuthorization = C.WG_AUTHORIZATION
 )
 
-// enter counts a verification in, unless Close has begun (false: h must
-// not be read). A closed verifier's calls leave the count alone, so that
-// they cannot keep Close waiting.
-func (v *Verifier) enter() bool {
-	if v.inflight.Load()&closing != 0 {
+// enter counts a verification in on shard n, unless Close has begun
+// (false: h must not be read; nothing to undo). A closed verifier's calls
+// mostly leave the counts alone, so that they cannot keep Close waiting.
+func (v *Verifier) enter(n *atomic.Int64) bool {
+	if v.closing.Load() {
 		return false
 	}
-	if v.inflight.Add(1)&closing != 0 {
-		v.inflight.Add(-1)
+	n.Add(1)
+	if v.closing.Load() {
+		n.Add(-1)
 		return false
 	}
 	return true
+}
+
+// busy: some verification is still counted in.
+func (v *Verifier) busy() bool {
+	for i := range v.inflight {
+		if v.inflight[i].n.Load() != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // verify runs one verification (one cgo call, scopes included) and fills r.
@@ -172,7 +199,8 @@ func (v *Verifier) enter() bool {
 func (v *Verifier) verify(r *Result, op C.int, a *byte, alen int, b *byte, blen int, now float64, src []byte, authorization, keep bool) {
 	c := cResults.Get().(*cResult)
 	var h *C.warden_verifier // NULL once closed: warden answers WARDEN_CODE_INVALID_ARGUMENT
-	in := v.enter()
+	n := &v.inflight[c.shard].n
+	in := v.enter(n)
 	if in {
 		h = v.h
 	}
@@ -180,7 +208,7 @@ func (v *Verifier) verify(r *Result, op C.int, a *byte, alen int, b *byte, blen 
 	C.wg_verify(op, C.uintptr_t(uintptr(unsafe.Pointer(h))), (*C.uint8_t)(unsafe.Pointer(a)), C.size_t(alen),
 		(*C.uint8_t)(unsafe.Pointer(b)), C.size_t(blen), C.double(now), C.uintptr_t(uintptr(unsafe.Pointer(c.p))))
 	if in {
-		v.inflight.Add(-1)
+		n.Add(-1)
 	}
 	r.fill(c, src, authorization, keep)
 	cResults.Put(c)

@@ -460,3 +460,32 @@ func TestZeroAllocations(t *testing.T) {
 		}
 	}
 }
+
+func TestInflightCounts(t *testing.T) {
+	v, err := OpenConfig(mustJSON(baseConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	n := &v.inflight[3].n
+	if !v.enter(n) || !v.busy() {
+		t.Fatal("a verification in progress is not counted")
+	}
+	n.Add(-1)
+	if v.busy() {
+		t.Fatal("a count left behind")
+	}
+	// Once Close has begun, a verification neither proceeds nor leaves a
+	// count that would keep Close waiting.
+	v.closing.Store(true)
+	if v.enter(n) || v.busy() {
+		t.Fatal("entered a closing verifier")
+	}
+	v.closing.Store(false)
+	// Two pooled results in a row (one goroutine) count in different shards
+	// when the pool makes new ones: round robin.
+	a, b := cResults.New().(*cResult), cResults.New().(*cResult)
+	if a.shard == b.shard || a.shard >= inflightShards || b.shard >= inflightShards {
+		t.Fatalf("shards %d, %d", a.shard, b.shard)
+	}
+}

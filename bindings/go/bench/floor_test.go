@@ -16,3 +16,16 @@ func BenchmarkWardenFloor(b *testing.B) {
 		verifier.VerifyJWTInto(&r, tok, 0)
 	}
 }
+
+// BenchmarkWardenFloorParallel: the binding's cost with GOMAXPROCS goroutines
+// calling one verifier at once (what they share: the in-flight counts).
+func BenchmarkWardenFloorParallel(b *testing.B) {
+	tok := []byte("x")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var r warden.Result
+		for pb.Next() {
+			verifier.VerifyJWTInto(&r, tok, 0)
+		}
+	})
+}
