@@ -1,4 +1,4 @@
-//! Counters of verdicts and cache behaviour, readable without locks.
+//! Counters of verdicts and cache behaviour, counted without locks.
 //!
 //! Verifications count into a shard that their [`Scratch`](crate::Scratch)
 //! has claimed for itself ([`Tally`]): one writer per shard, so an increment
@@ -6,7 +6,8 @@
 //! rejected call a quarter of its time), and two cores verifying at full
 //! speed never share a cache line. Events off the hot path (reloads, key
 //! swaps, revocations, fetches) count into one shared shard with atomic
-//! increments. A read sums every shard.
+//! increments. A read sums every shard (under the mutex that also guards
+//! claiming one; verifications never take it).
 
 use crate::verdict::{Code, Kind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
