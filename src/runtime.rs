@@ -8,6 +8,7 @@ use crate::config::Snapshot;
 use crate::ratelimit::{FailureBudget, RateLimiter};
 use crate::revocation::Blocklist;
 use crate::stats::Stats;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 
@@ -28,7 +29,7 @@ impl Caches {
 
 /// What one verification reads, swapped in as a whole: one view for the
 /// whole call, which a [`crate::Scratch`] keeps between calls and checks
-/// with one plain load of the verifier's version (an `arc-swap` load and its
+/// with one plain load of [`retirements`] (an `arc-swap` load and its
 /// guard's release are two atomic read-modify-writes: a quarter of a
 /// token-cache hit).
 pub(crate) struct View {
@@ -37,11 +38,31 @@ pub(crate) struct View {
     pub caches: Arc<Caches>,
     /// Revocations made at run time (the config's are in the snapshot).
     pub revoked: Arc<Blocklist>,
+    /// Set once its verifier has replaced it or was dropped (see `retire`).
+    retired: AtomicBool,
+}
+
+/// Views retired so far, by every verifier in the process.
+static RETIREMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// How many views have been retired so far: while this has not moved, every
+/// view a scratch holds is still its verifier's current one. One counter for
+/// all verifiers, so that a scratch holding several verifiers' views checks
+/// them all with one load; it moves only on reloads, key-set swaps,
+/// run-time revocations and verifier drops.
+#[inline]
+pub(crate) fn retirements() -> u64 {
+    RETIREMENTS.load(Ordering::Acquire)
 }
 
 impl View {
     pub fn new(snap: Snapshot) -> View {
-        View { caches: Arc::new(Caches::new(snap.cache)), snap: Arc::new(snap), revoked: Arc::default() }
+        let caches = Arc::new(Caches::new(snap.cache));
+        View::of(Arc::new(snap), caches, Arc::default())
+    }
+
+    fn of(snap: Arc<Snapshot>, caches: Arc<Caches>, revoked: Arc<Blocklist>) -> View {
+        View { snap, caches, revoked, retired: AtomicBool::new(false) }
     }
 
     /// This view with another snapshot: same run-time revocations, and the
@@ -50,12 +71,27 @@ impl View {
     pub fn with_snapshot(&self, snap: Snapshot) -> View {
         let caches =
             if self.caches.config == snap.cache { self.caches.clone() } else { Arc::new(Caches::new(snap.cache)) };
-        View { snap: Arc::new(snap), caches, revoked: self.revoked.clone() }
+        View::of(Arc::new(snap), caches, self.revoked.clone())
     }
 
     /// This view with other run-time revocations.
     pub fn with_revoked(&self, revoked: Blocklist) -> View {
-        View { snap: self.snap.clone(), caches: self.caches.clone(), revoked: Arc::new(revoked) }
+        View::of(self.snap.clone(), self.caches.clone(), Arc::new(revoked))
+    }
+
+    /// Its verifier no longer serves this view (it swapped in another, or
+    /// was dropped): scratches let it go at their next verification, with
+    /// whichever verifier. The flag first, then the count: a scratch that
+    /// sees the count move sees the flag.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+        RETIREMENTS.fetch_add(1, Ordering::Release);
+    }
+
+    /// Has [`View::retire`] been called (as of the last [`retirements`] read)?
+    #[inline]
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
     }
 }
 

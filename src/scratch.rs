@@ -8,43 +8,108 @@
 
 use crate::json::RawStr;
 use crate::jwt::token::HeaderMemo;
-use crate::runtime::View;
+use crate::runtime::{retirements, View};
 use crate::stats::Tally;
 use std::sync::Arc;
 
 /// Caller-owned working memory for `Verifier::verify_*`.
 ///
 /// A scratch also keeps the verifier state (configuration snapshot, caches,
-/// run-time revocations) that its last verification read, so that the next
-/// one through it needs no atomic read-modify-write to get it: it only
-/// checks, with one plain load, that the verifier has not published a newer
-/// state since. The state it keeps is let go when the scratch verifies with
-/// a newer one, or is dropped. Likewise it owns a shard of the verifier's
-/// counters while it verifies with that verifier, so that counting a
-/// verdict needs no atomic read-modify-write either.
+/// run-time revocations) that its last verifications read, for up to four
+/// verifiers, so that the next verification needs no atomic
+/// read-modify-write to get it: it only checks, with one plain load, that
+/// no verifier has replaced a state since. Four, so that hosts sharing
+/// scratches between a few verifiers (nginx locations with their own
+/// configs, a verifier per tenant) do not trade one state for another on
+/// every call. A state its verifier has replaced, or a dropped verifier's,
+/// is let go at the scratch's next verification (with any verifier); the
+/// others when the scratch needs the room or is dropped. Likewise it owns a
+/// shard of each of those verifiers' counters, so that counting a verdict
+/// needs no atomic read-modify-write either.
 #[derive(Default)]
 pub struct Scratch {
     pub(crate) bufs: Buffers,
-    pub(crate) view: ViewSlot,
+    pub(crate) views: Views,
 }
 
 // A scratch moves between threads (a request slot, a C result handed to a
-// worker): what it keeps, the view included, must allow that.
+// worker): what it keeps, the views included, must allow that.
 const _: fn() = || {
     fn movable<T: Send + Sync>() {}
     movable::<Scratch>();
 };
 
-/// The verifier state a scratch last verified with (see [`Scratch`]).
+/// The most verifiers whose state one scratch keeps at once.
+pub(crate) const VIEW_SLOTS: usize = 4;
+
+/// The verifier states a scratch keeps (see [`Scratch`]).
+#[derive(Default)]
+pub(crate) struct Views {
+    /// Most recently used first: the last verification's is `slots[0]`.
+    pub(crate) slots: [ViewSlot; VIEW_SLOTS],
+    /// [`retirements`] when the slots were last swept of retired views.
+    seen: u64,
+}
+
+/// One verifier's state in a scratch.
 #[derive(Default)]
 pub(crate) struct ViewSlot {
-    /// The verifier it belongs to (`Inner::id`; 0: none) and the version of
-    /// that verifier's state it is.
+    /// The verifier it belongs to (`Inner::id`; 0: free).
     pub(crate) owner: u64,
-    pub(crate) version: u64,
+    /// Its view, once loaded.
     pub(crate) view: Option<Arc<View>>,
     /// The shard of that verifier's counters this scratch counts into.
     pub(crate) tally: Option<Tally>,
+}
+
+impl Views {
+    /// The slot for verifier `owner`, free of retired views: the first one
+    /// when it is that verifier's and no view was retired since (one compare
+    /// and one load); the second, swapped to the front, when calls alternate
+    /// between two verifiers; else found or made by [`Views::find`].
+    #[inline]
+    pub(crate) fn slot(&mut self, owner: u64) -> &mut ViewSlot {
+        let fresh = retirements() == self.seen;
+        if !(fresh && self.slots[0].owner == owner) {
+            if fresh && self.slots[1].owner == owner {
+                self.slots.swap(0, 1);
+            } else {
+                self.find(owner);
+            }
+        }
+        &mut self.slots[0]
+    }
+
+    /// The slow way to [`Views::slot`]: let go of retired views (with their
+    /// slots: their verifier was dropped, or claims again after its reload),
+    /// then bring `owner`'s slot to the front — found, or else a free one or
+    /// the least recently used, emptied for it.
+    #[cold]
+    #[inline(never)]
+    fn find(&mut self, owner: u64) {
+        // The count before the flags: a view retired after this read is
+        // seen at the next call.
+        let now = retirements();
+        if now != self.seen {
+            for s in &mut self.slots {
+                if s.view.as_ref().is_some_and(|v| v.is_retired()) {
+                    *s = ViewSlot::default();
+                }
+            }
+            self.seen = now;
+        }
+        let i = match self.slots.iter().position(|s| s.owner == owner) {
+            Some(i) => i,
+            None => {
+                let i = self.slots.iter().position(|s| s.owner == 0).unwrap_or(VIEW_SLOTS - 1);
+                self.slots[i] = ViewSlot { owner, view: None, tally: None };
+                i
+            }
+        };
+        for j in (0..i).rev() {
+            self.slots.swap(j, j + 1);
+        }
+    }
 }
 
 impl Scratch {

@@ -216,6 +216,26 @@ fn a_reused_scratch_sees_every_change_and_every_verifier() {
         assert_eq!((code(&w1, &t1), code(&w2, &t1)), (Code::Ok, Code::UnsupportedAlg));
         assert_eq!((code(&w2, &t2), code(&w1, &t2)), (Code::Ok, Code::UnsupportedAlg));
     }
+    // More verifiers than a scratch keeps states of, in turn and out of
+    // turn: each answers with its own keys, and sees a revocation made
+    // while the scratch was busy with the others.
+    let ws: Vec<Verifier> =
+        (0..6).map(|i| Verifier::from_json(&config(&[[&k1, &k2][i % 2]], json!({}))).unwrap()).collect();
+    let expect = |i: usize, t: &str| match (i % 2, t == t1) {
+        (0, true) | (1, false) => Code::Ok,
+        _ => Code::UnsupportedAlg,
+    };
+    for order in [[0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [0, 1, 0, 2, 0, 3], [4, 1, 4, 5, 1, 2]] {
+        for i in order {
+            for t in [&t1, &t2] {
+                assert_eq!(code(&ws[i], t), expect(i, t), "verifier {i} in {order:?}");
+            }
+        }
+    }
+    ws[2].revoke(Target::Jti { jti: "j1".into(), until: None }, NOW);
+    assert_eq!(code(&ws[3], &t2), Code::Ok);
+    assert_eq!(code(&ws[2], &t1), Code::Revoked, "revoked while another verifier was in use");
+    assert_eq!(code(&ws[0], &t1), Code::Ok, "on that verifier only");
     // A verifier dropped while a scratch still holds its view: the scratch
     // keeps that view alive (nothing dangles) and moves on.
     drop(w1);

@@ -23,10 +23,12 @@ use std::ptr;
 /// `warden_result_free`, whichever comes first - not longer, even if the
 /// verifier is freed or reloaded in between (the verifier may be freed: the
 /// result does not point into it). A result does keep alive the verifier
-/// state its last verification read (configuration, caches), so that the
-/// next call through it gets that state without an atomic
-/// read-modify-write; it lets go of it at its next verification with a
-/// newer state, or at `warden_result_free`.
+/// state its last verifications read (configuration, caches), of up to four
+/// verifiers, so that the next call through it gets that state without an
+/// atomic read-modify-write, even when calls alternate between verifiers;
+/// it lets go of a state the verifier has since replaced, or of a freed
+/// verifier's, at its next verification (with any verifier), and of the
+/// rest at `warden_result_free`.
 ///
 /// Strings are UTF-8 and NOT NUL-terminated: always use the `_len` member.
 /// A NULL pointer means "absent"; a present empty string has a non-NULL

@@ -15,7 +15,7 @@ use crate::jwks::LogLevel;
 use crate::keys::parse_jwk_set;
 use crate::revocation::Target;
 use crate::runtime::{Runtime, View};
-use crate::scratch::{Buffers, Scratch, Span, ViewSlot};
+use crate::scratch::{Buffers, Scratch, Span, ViewSlot, Views};
 use crate::stats::{Counter, StatsSnapshot, Tally};
 use crate::verdict::{Code, Kind, Rejection};
 use crate::verified::Verified;
@@ -41,9 +41,6 @@ pub(crate) struct Inner {
     /// Unique among verifiers (never reused): a scratch's view slot says
     /// whose view it holds.
     id: u64,
-    /// Bumped after every view swapped in, so a scratch holding this
-    /// verifier's view can tell in one load whether it is still current.
-    version: AtomicU64,
     rt: Runtime,
     /// Serializes writers (reload, key swaps, revocations); readers never take it.
     writer: Mutex<()>,
@@ -65,37 +62,34 @@ impl Inner {
         self.store_view(next);
     }
 
-    /// Swap `next` in, then bump the version (in that order: a reader that
-    /// sees the new version loads a view at least as new). Writers only,
-    /// under `writer`.
+    /// Swap `next` in, then retire the view it replaces (in that order: a
+    /// scratch that sees the retirement loads a view at least as new).
+    /// Writers only, under `writer`.
     fn store_view(&self, next: View) {
-        self.view.store(Arc::new(next));
-        self.version.fetch_add(1, Ordering::Release);
+        self.view.swap(Arc::new(next)).retire();
     }
 
-    /// The view in force, as kept in `slot`: the one it holds while it is
-    /// this verifier's current version, else loaded afresh (and kept); and
-    /// the slot's shard of this verifier's counters (claimed on first use).
+    /// The view in force, as kept in the scratch's slot for this verifier:
+    /// the one it holds while no view was retired since, else (when it is
+    /// let go, or on first use) loaded afresh and kept; and the slot's shard
+    /// of this verifier's counters (claimed on first use).
     #[inline]
-    fn view<'a>(&self, slot: &'a mut ViewSlot) -> (&'a View, &'a Tally) {
-        let version = self.version.load(Ordering::Acquire);
-        if slot.owner != self.id || slot.version != version {
-            if slot.owner != self.id {
-                slot.tally = None;
-            }
-            // Version first, then the view: a writer swapping in between
-            // leaves a newer view under an older version number, which only
-            // costs one more load next time.
-            slot.view = None;
-            (slot.owner, slot.version) = (self.id, version);
-        }
-        let ViewSlot { view, tally, .. } = slot;
+    fn view<'a>(&self, views: &'a mut Views) -> (&'a View, &'a Tally) {
+        let ViewSlot { view, tally, .. } = views.slot(self.id);
         (view.get_or_insert_with(|| self.view.load_full()), tally.get_or_insert_with(|| self.rt.stats.claim()))
     }
 
     /// The snapshot in force.
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         self.view.load().snap.clone()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Scratches holding the last view let it go at their next
+        // verification, whichever verifier it is with.
+        self.view.load().retire();
     }
 }
 
@@ -131,7 +125,6 @@ impl Verifier {
                     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
                     NEXT_ID.fetch_add(1, Ordering::Relaxed)
                 },
-                version: AtomicU64::new(0),
                 rt,
                 writer: Mutex::new(()),
                 remote: Mutex::new(remote::RemoteState::default()),
@@ -332,8 +325,8 @@ impl Verifier {
 
     /// Verify a compact JWS.
     pub fn verify_jwt<'s>(&self, token: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs, view } = scratch;
-        let (view, tally) = self.inner.view(view);
+        let Scratch { bufs, views } = scratch;
+        let (view, tally) = self.inner.view(views);
         self.jwt_in(view, tally, token, now, bufs)
     }
 
@@ -344,8 +337,8 @@ impl Verifier {
 
     /// Verify an API key.
     pub fn verify_api_key<'s>(&self, key: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs, view } = scratch;
-        let (view, tally) = self.inner.view(view);
+        let Scratch { bufs, views } = scratch;
+        let (view, tally) = self.inner.view(views);
         self.api_key_in(view, tally, key, now, bufs)
     }
 
@@ -403,8 +396,8 @@ impl Verifier {
 
     /// Verify a Basic user and password (raw octets, RFC 7617).
     pub fn verify_basic<'s>(&self, user: &[u8], password: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs, view } = scratch;
-        let (view, tally) = self.inner.view(view);
+        let Scratch { bufs, views } = scratch;
+        let (view, tally) = self.inner.view(views);
         let mut retry = None;
         let r = if user.len() + 1 + password.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
@@ -417,8 +410,8 @@ impl Verifier {
     /// Verify `user:password` as given on the command line (split at the
     /// first colon; no colon is `malformed`).
     pub fn verify_basic_pair<'s>(&self, pair: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs, view } = scratch;
-        let (view, tally) = self.inner.view(view);
+        let Scratch { bufs, views } = scratch;
+        let (view, tally) = self.inner.view(views);
         let mut retry = None;
         let r = if pair.len() > view.snap.max_token_bytes {
             Err(Code::TooLarge)
@@ -508,8 +501,8 @@ impl Verifier {
     /// Verify the value of an `Authorization` header (SPEC §5 "Credentials"):
     /// `Bearer <jwt>`, `Bearer <api key>` or `Basic <base64(user:pass)>`.
     pub fn verify_authorization<'s>(&self, value: &[u8], now: f64, scratch: &'s mut Scratch) -> Verdict<'s> {
-        let Scratch { bufs, view } = scratch;
-        let (view, tally) = self.inner.view(view);
+        let Scratch { bufs, views } = scratch;
+        let (view, tally) = self.inner.view(views);
         let snap = &view.snap;
         let malformed = |kind| {
             tally.verdict(kind, Code::Malformed);
@@ -580,6 +573,93 @@ fn split_authorization(value: &[u8]) -> Option<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::VIEW_SLOTS;
+
+    /// `n` verifiers that each accept the API key `key`, as owner `o0`, `o1`...
+    fn owners(n: usize, key: &str) -> Vec<Verifier> {
+        let sha = crate::apikey::hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref());
+        (0..n)
+            .map(|i| {
+                let cfg = format!(
+                    r#"{{"api_keys": {{"prefixes": ["tk"], "keys": [{{"id": "k", "sha256": "{sha}", "owner": "o{i}"}}]}}}}"#
+                );
+                Verifier::from_json(cfg.as_bytes()).unwrap()
+            })
+            .collect()
+    }
+
+    fn owner(v: &Verifier, key: &str, s: &mut Scratch) -> String {
+        v.verify_api_key(key.as_bytes(), 0.0, s).unwrap().subject().unwrap().to_string()
+    }
+
+    /// The verifiers whose state `s` holds, most recently used first.
+    fn held(s: &Scratch) -> Vec<u64> {
+        s.views.slots.iter().map(|s| s.owner).filter(|&o| o != 0).collect()
+    }
+
+    fn front_view(s: &Scratch) -> *const View {
+        Arc::as_ptr(s.views.slots[0].view.as_ref().unwrap())
+    }
+
+    #[test]
+    fn a_scratch_keeps_the_states_of_its_last_verifiers() {
+        let key = crate::apikey::generate("tk").unwrap();
+        let vs = owners(VIEW_SLOTS + 1, &key);
+        let id = |i: usize| vs[i].inner.id;
+        let mut s = Scratch::new();
+        let first: Vec<_> = vs[..VIEW_SLOTS]
+            .iter()
+            .map(|v| {
+                owner(v, &key, &mut s);
+                front_view(&s)
+            })
+            .collect();
+        // As many verifiers as slots, in turn: each state is loaded once
+        // and kept, with its counter shard.
+        for _ in 0..3 {
+            for (i, v) in vs[..VIEW_SLOTS].iter().enumerate() {
+                assert_eq!(owner(v, &key, &mut s), format!("o{i}"));
+                assert_eq!(front_view(&s), first[i], "verifier {i}'s state loaded again");
+            }
+        }
+        assert_eq!(held(&s), (0..VIEW_SLOTS).rev().map(id).collect::<Vec<_>>());
+        // One more: the least recently used makes room for it.
+        assert_eq!(owner(&vs[VIEW_SLOTS], &key, &mut s), format!("o{VIEW_SLOTS}"));
+        assert_eq!(held(&s), (1..=VIEW_SLOTS).rev().map(id).collect::<Vec<_>>());
+        assert_eq!(owner(&vs[0], &key, &mut s), "o0");
+        assert_eq!(held(&s), [0, VIEW_SLOTS, 3, 2].map(id));
+        // Each verifier counted its own verdicts, whichever slot held it.
+        let ok = |i: usize| vs[i].stats().verdicts(Kind::ApiKey, Code::Ok);
+        assert_eq!((ok(0), ok(1), ok(VIEW_SLOTS)), (5, 4, 1));
+    }
+
+    #[test]
+    fn a_scratch_lets_go_of_replaced_and_dropped_states() {
+        let key = crate::apikey::generate("tk").unwrap();
+        let mut vs = owners(2, &key);
+        let mut s = Scratch::new();
+        for v in &vs {
+            owner(v, &key, &mut s);
+        }
+        let current = |v: &Verifier| Arc::downgrade(&v.inner.view.load_full());
+        // A state replaced (here by a run-time revocation) is let go at the
+        // scratch's next verification, with any verifier.
+        let old = current(&vs[0]);
+        vs[0].revoke(Target::Jti { jti: "j".into(), until: None }, 0.0);
+        assert!(old.upgrade().is_some(), "held until the scratch is used");
+        assert_eq!(owner(&vs[1], &key, &mut s), "o1");
+        assert!(old.upgrade().is_none(), "kept after a verification with another verifier");
+        assert_eq!(held(&s), [vs[1].inner.id], "the replaced state's slot is free");
+        assert_eq!(owner(&vs[0], &key, &mut s), "o0");
+        // A dropped verifier's state likewise, and its slot is free again.
+        let gone = current(&vs[1]);
+        let id0 = vs[0].inner.id;
+        drop(vs.pop());
+        assert!(gone.upgrade().is_some());
+        assert_eq!(owner(&vs[0], &key, &mut s), "o0");
+        assert!(gone.upgrade().is_none(), "a dropped verifier's state kept");
+        assert_eq!(held(&s), [id0]);
+    }
 
     #[test]
     fn authorization_split() {
