@@ -4,7 +4,11 @@
 //! * `basic_cached`: `verify_basic` answered by the verified-credential
 //!   cache vs one HMAC-SHA256 of `user:password`;
 //! * `basic_cold`: `verify_basic` with the cache off (a full PBKDF2 at
-//!   600,000 iterations) vs ring's `pbkdf2::verify` of the same hash.
+//!   600,000 iterations) vs ring's `pbkdf2::verify` of the same hash;
+//! * `api_key_two_verifiers`: two verifiers' keys verified in turn, through
+//!   one scratch (`one_scratch`: as hosts that pool results across
+//!   verifiers do) or a scratch each (`scratch_each`): what a scratch
+//!   moving between verifiers costs, per pair of verifications.
 
 mod common;
 
@@ -28,6 +32,27 @@ fn api_key(c: &mut Criterion<ThreadCpu>) {
     let warden = || v.verify_api_key(black_box(key), now, &mut scratch).is_ok();
     let floor = || digest::digest(&digest::SHA256, black_box(key)).as_ref()[0] != 0;
     common::note_paired("api_key", "api_key", || common::paired_ratio(warden, floor, Duration::from_secs(1)));
+}
+
+fn api_key_two_verifiers(c: &mut Criterion<ThreadCpu>) {
+    let ((k1, v1), (k2, v2)) = (common::api_key_fixture(), common::api_key_fixture());
+    let (k1, k2) = (k1.as_bytes(), k2.as_bytes());
+    let now = common::now();
+    let (mut s1, mut s2) = (Scratch::new(), Scratch::new());
+    let mut g = c.benchmark_group("api_key_two_verifiers");
+    let pair = |s1: &mut Scratch, s2: Option<&mut Scratch>| {
+        let ok = v1.verify_api_key(black_box(k1), now, s1).is_ok();
+        ok && v2.verify_api_key(black_box(k2), now, s2.unwrap_or(s1)).is_ok()
+    };
+    g.bench_function("one_scratch", |b| b.iter(|| pair(&mut s1, None)));
+    g.bench_function("scratch_each", |b| b.iter(|| pair(&mut s1, Some(&mut s2))));
+    g.finish();
+    let mut s3 = Scratch::new();
+    let one = || pair(&mut s3, None);
+    let each = || pair(&mut s1, Some(&mut s2));
+    common::note_paired("api_key_two_verifiers", "api_key_two_verifiers", || {
+        common::paired_ratio(one, each, Duration::from_secs(1))
+    });
 }
 
 fn basic_cached(c: &mut Criterion<ThreadCpu>) {
@@ -93,6 +118,6 @@ fn basic_cold(c: &mut Criterion<ThreadCpu>) {
 criterion_group! {
     name = benches;
     config = common::criterion_cpu();
-    targets = api_key, basic_cached, basic_cold
+    targets = api_key, api_key_two_verifiers, basic_cached, basic_cold
 }
 criterion_main!(benches);

@@ -485,6 +485,15 @@ def report(args):
     w(f"| Basic, cold (PBKDF2-SHA256, 600,000 iterations) | {fmt_time(b)} | {fmt_time(p)} "
       f"| ring `pbkdf2::verify` of the same hash | {fmt_ratio(ratio(b, p))} | | — | |")
     w("")
+    one, each = m("api_key_two_verifiers", "one_scratch"), m("api_key_two_verifiers", "scratch_each")
+    if one is not None and each is not None:
+        po = paired(args.notes, "api_key_two_verifiers")
+        w(f"Two verifiers' API keys verified in turn cost {fmt_time(one)} per pair through one `Scratch` "
+          f"(a pooled result serving several verifiers, as nginx's does across locations) and "
+          f"{fmt_time(each)} with a scratch each: {fmt_ratio(ratio(one, each))}"
+          + (f" ({fmt_ratio(po)} paired)" if po is not None else "")
+          + ". A scratch keeps the state of its last four verifiers, so moving between them loads "
+          "nothing and claims no counter shard.\n")
 
     w("## Threads\n")
     w("Each thread verifies the same token with its own `Scratch`; the wall time for all threads to "
