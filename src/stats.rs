@@ -1,7 +1,7 @@
 //! Counters of verdicts and cache behaviour, counted without locks.
 //!
 //! Verifications count into a shard that their [`Scratch`](crate::Scratch)
-//! has claimed for itself ([`Tally`]): one writer per shard, so an increment
+//! has claimed for itself (a `Tally`): one writer per shard, so an increment
 //! is a plain load and store (no locked read-modify-write, which costs a
 //! rejected call a quarter of its time), and two cores verifying at full
 //! speed never share a cache line. Events off the hot path (reloads, key

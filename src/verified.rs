@@ -84,7 +84,7 @@ impl<'s> Verified<'s> {
     }
 
     /// A nested claim by a dotted path (`realm_access.roles`); each step is a
-    /// member name. A name containing a dot is reached with [`claim`].
+    /// member name. A name containing a dot is reached with [`claim`](Self::claim).
     pub fn claim_path(&self, path: &str) -> Option<Claim<'s>> {
         let mut steps = path.split('.');
         let mut cur = self.claim(steps.next()?)?;

@@ -88,7 +88,7 @@ pub fn base62_crc(body: &[u8]) -> [u8; CHECKSUM] {
 }
 
 /// Does `key` (whose configured prefix is `plen` bytes, followed by `_`) have
-/// a base62 random part of at least [`MIN_RANDOM`] characters and a correct
+/// a base62 random part of at least `MIN_RANDOM` (30) characters and a correct
 /// checksum?
 #[inline]
 pub fn check_format(key: &[u8], plen: usize) -> bool {

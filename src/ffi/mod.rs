@@ -8,10 +8,10 @@
 //!
 //! Rules every entry point follows:
 //! - its body runs inside `catch_unwind`; a panic becomes
-//!   [`warden_code::WARDEN_CODE_INTERNAL`] and never crosses the boundary;
+//!   `WARDEN_CODE_INTERNAL` ([`warden_code::Internal`]) and never crosses the boundary;
 //! - a null pointer where an object is needed, a null data pointer with a
 //!   non-zero length, or a length above `isize::MAX` is
-//!   [`warden_code::WARDEN_CODE_INVALID_ARGUMENT`]; `(NULL, 0)` is an empty
+//!   `WARDEN_CODE_INVALID_ARGUMENT` ([`warden_code::InvalidArgument`]); `(NULL, 0)` is an empty
 //!   byte string;
 //! - byte strings are `(pointer, length)`, never NUL-terminated on input;
 //!   strings handed out are UTF-8 and not NUL-terminated either, except the
