@@ -136,10 +136,8 @@ impl Stats {
     pub(crate) fn claim(&self) -> Tally {
         let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
         // A plain load first: a claimed shard costs no locked instruction to
-        // pass over (a scratch moving between verifiers, as nginx's pooled
-        // results do between locations, claims on every move). Shards are
-        // only claimed under this lock, so a free one stays free until the
-        // exchange.
+        // pass over. Shards are only claimed under this lock, so a free one
+        // stays free until the exchange.
         let free = owned
             .iter()
             .find(|s| !s.claimed.load(Relaxed) && s.claimed.compare_exchange(false, true, Acquire, Relaxed).is_ok());
