@@ -90,6 +90,13 @@ typedef struct {
 } ngx_http_warden_shctx_t;
 
 
+/* What this worker counted since it last added to the shared totals. */
+typedef struct {
+    ngx_atomic_uint_t           verdicts[4][WDN_NCODES];
+    ngx_atomic_uint_t           refusals[4];
+} ngx_http_warden_counts_t;
+
+
 typedef struct {
     ngx_array_t                 verifiers;  /* ngx_http_warden_verifier_t * */
     ngx_shm_zone_t             *shm_zone;
@@ -336,6 +343,12 @@ static const char *ngx_http_warden_refusal_names[4] = {
 static warden_result  *ngx_http_warden_results[WDN_RESULT_CACHE];
 static ngx_uint_t      ngx_http_warden_nresults;
 static ngx_http_warden_shctx_t  *ngx_http_warden_sh;
+/* per worker: verdicts not yet added to the shared zone. Counting is a
+ * plain increment of this worker's memory: an atomic add to the shared zone
+ * per request would bounce one cache line between the cores of busy
+ * workers. Added every second, when this worker serves warden_status, and
+ * when it exits, as the verifiers' event counters are. */
+static ngx_http_warden_counts_t  ngx_http_warden_local;
 
 
 /* ------------------------------------------------------------------ */
@@ -360,9 +373,9 @@ ngx_http_warden_code_name(ngx_uint_t code)
 static void
 ngx_http_warden_count(ngx_uint_t kind, ngx_uint_t code)
 {
-    ngx_http_warden_shctx_t  *sh = ngx_http_warden_sh;
+    ngx_http_warden_counts_t  *local = &ngx_http_warden_local;
 
-    if (sh == NULL) {
+    if (ngx_http_warden_sh == NULL) {
         return;
     }
 
@@ -370,22 +383,22 @@ ngx_http_warden_count(ngx_uint_t kind, ngx_uint_t code)
         if (kind > WARDEN_KIND_BASIC) {
             kind = 0;
         }
-        (void) ngx_atomic_fetch_add(&sh->verdicts[kind][code], 1);
+        local->verdicts[kind][code]++;
         return;
     }
 
     switch (code) {
     case WDN_CODE_NO_CREDENTIAL:
-        (void) ngx_atomic_fetch_add(&sh->refusals[0], 1);
+        local->refusals[0]++;
         break;
     case WDN_CODE_KIND_NOT_ALLOWED:
-        (void) ngx_atomic_fetch_add(&sh->refusals[1], 1);
+        local->refusals[1]++;
         break;
     case WDN_CODE_INSUFFICIENT:
-        (void) ngx_atomic_fetch_add(&sh->refusals[2], 1);
+        local->refusals[2]++;
         break;
     default:
-        (void) ngx_atomic_fetch_add(&sh->refusals[3], 1);
+        local->refusals[3]++;
     }
 }
 
@@ -1690,7 +1703,8 @@ ngx_http_warden_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_NOT_FOUND;
     }
 
-    /* this worker's event counters are current; others sync every second */
+    /* this worker's counts are current; other workers add theirs every
+     * second (and when they exit) */
     ngx_http_warden_sync((ngx_cycle_t *) ngx_cycle, wmcf);
 
     size = 512 + 4 * WDN_NCODES * 80 + 4 * 100 + WDN_NEVENTS * 200;
@@ -1759,17 +1773,33 @@ ngx_http_warden_status_handler(ngx_http_request_t *r)
 }
 
 
-/* Add what this worker's verifiers counted since the last call to the
- * shared totals. */
+/* Add what this worker and its verifiers counted since the last call to
+ * the shared totals. */
 static void
 ngx_http_warden_sync(ngx_cycle_t *cycle, ngx_http_warden_main_conf_t *wmcf)
 {
     uint64_t                     value;
     ngx_uint_t                   i, k;
+    ngx_http_warden_shctx_t     *sh = ngx_http_warden_sh;
+    ngx_http_warden_counts_t    *local = &ngx_http_warden_local;
     ngx_http_warden_verifier_t **vs, *vf;
 
-    if (ngx_http_warden_sh == NULL || wmcf == NULL) {
+    if (sh == NULL || wmcf == NULL) {
         return;
+    }
+
+    for (k = 0; k < 4; k++) {
+        for (i = 0; i < WDN_NCODES; i++) {
+            if (local->verdicts[k][i] != 0) {
+                (void) ngx_atomic_fetch_add(&sh->verdicts[k][i],
+                                            local->verdicts[k][i]);
+                local->verdicts[k][i] = 0;
+            }
+        }
+        if (local->refusals[k] != 0) {
+            (void) ngx_atomic_fetch_add(&sh->refusals[k], local->refusals[k]);
+            local->refusals[k] = 0;
+        }
     }
 
     vs = wmcf->verifiers.elts;
@@ -1783,7 +1813,7 @@ ngx_http_warden_sync(ngx_cycle_t *cycle, ngx_http_warden_main_conf_t *wmcf)
                     == WARDEN_CODE_OK
                 && value > vf->last[k])
             {
-                (void) ngx_atomic_fetch_add(&ngx_http_warden_sh->events[k],
+                (void) ngx_atomic_fetch_add(&sh->events[k],
                                             value - vf->last[k]);
                 vf->last[k] = value;
             }

@@ -617,13 +617,25 @@ def test_workers(tmp, module, vectors_dir):
         n = 40
         statuses = [request(port, "/t/", [("Authorization", "Bearer " + case["jwt"])])[0] for _ in range(n)]
         check("two workers: every request accepted", statuses == [200] * n, str(set(statuses)))
-        time.sleep(1.5)   # event counters are added every second
+        time.sleep(1.5)   # workers add their counts every second
         _, _, m = status_metrics(port, "/status")
         k = 'warden_verdicts_total{kind="jwt",code="ok"}'
         check("two workers: verdicts of both workers counted", m.get(k) == n, f"{m.get(k)} != {n}")
         hits, misses = m.get("warden_token_cache_hits_total", 0), m.get("warden_token_cache_misses_total", 0)
         check("two workers: cache events of both workers counted",
               hits + misses == n and 1 <= misses <= 2, f"hits {hits}, misses {misses}")
+        # Counted, then a reload at once (well within a second): the old
+        # workers add what they counted as they exit.
+        workers = ng.worker_pids()
+        statuses = [request(port, "/t/", [("Authorization", "Bearer " + case["jwt"])])[0] for _ in range(n)]
+        r = ng.reload()
+        deadline = time.time() + 15
+        while time.time() < deadline and set(ng.worker_pids()) & set(workers):
+            time.sleep(0.05)
+        _, _, m = status_metrics(port, "/status")
+        check("two workers: counts of exiting workers kept",
+              r.returncode == 0 and statuses == [200] * n and m.get(k) == 2 * n,
+              f"{m.get(k)} != {2 * n} ({statuses.count(200)} accepted, reload rc {r.returncode})")
     finally:
         ng.stop()
 
