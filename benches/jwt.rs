@@ -100,22 +100,21 @@ fn per_alg(c: &mut Criterion<ThreadCpu>) {
             // because the vCPUs here differ, and not alike for warden's code
             // (branchy, high IPC) and ring's (SHA rounds).
             let cpus = common::pin::allowed_cpus();
-            let mut ratios = Vec::new();
-            for &cpu in cpus.iter().take(2) {
-                if cpus.len() >= 2 && common::pin::to(&[cpu]) {
-                    ratios.push(format!("{:.4}", common::paired_ratio(&mut warden, floor, PAIRED).0));
+            let (mut on, mut ratios) = (Vec::new(), Vec::new());
+            if cpus.len() >= 2 {
+                for &cpu in &cpus[..2] {
+                    if common::pin::to(&[cpu]) {
+                        on.push(cpu);
+                        ratios.push(format!("{:.4}", common::paired_ratio(&mut warden, floor, PAIRED).0));
+                    }
                 }
+                common::pin::to(&cpus);
             }
-            common::pin::to(&cpus);
-            eprintln!(
-                "paired {}_warden_floor pinned to CPUs {:?}: {}",
-                f.alg,
-                &cpus[..cpus.len().min(2)],
-                ratios.join(", ")
-            );
+            let ratios = ratios.join(", ");
+            eprintln!("paired {}_warden_floor pinned to CPUs {on:?}: {ratios}", f.alg);
             common::note(
                 &format!("{}_warden_floor_by_cpu.json", f.alg),
-                &format!("{{\"cpus\": {:?}, \"ratios\": [{}]}}\n", &cpus[..cpus.len().min(2)], ratios.join(", ")),
+                &format!("{{\"cpus\": {on:?}, \"ratios\": [{ratios}]}}\n"),
             );
         }
     }
