@@ -13,6 +13,8 @@
 //!   (serde_json also refuses numbers beyond a double and unpaired
 //!   surrogates, as warden does; duplicate members are a JWT-level rule, not
 //!   the scanner's, so both accept them here.)
+//! * A JWT's `scope` claim gives the scopes `str::split(' ')` gives, empty
+//!   parts dropped, escaped spaces included.
 
 mod common;
 
@@ -320,5 +322,43 @@ proptest! {
             }
             _ => prop_assert!(r.is_err(), "doc {:?}", doc),
         }
+    }
+}
+
+/// An HS256 verifier and its key, for tokens minted here.
+fn minted() -> &'static (Verifier, common::mint::TestKey) {
+    static M: OnceLock<(Verifier, common::mint::TestKey)> = OnceLock::new();
+    M.get_or_init(|| {
+        let k = common::mint::TestKey::hs256("k");
+        let cfg = serde_json::json!({"jwt": {"jwks": common::mint::jwks(&[&k])}});
+        (Verifier::from_json(cfg.to_string().as_bytes()).unwrap(), k)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// A `scope` claim is split on spaces with empty parts dropped (runs of
+    /// spaces, at either end, words around the eight-byte steps of the
+    /// search), after its escapes are decoded (`\u0020` is a space too).
+    #[test]
+    fn scope_splits_on_spaces(parts in prop::collection::vec(("[a-z:]{0,17}", 0usize..3, any::<bool>()), 0..8)) {
+        let (v, k) = minted();
+        let mut scope = String::new();
+        let mut json_scope = String::new();
+        for (word, spaces, escaped) in &parts {
+            scope.push_str(word);
+            json_scope.push_str(word);
+            for _ in 0..*spaces {
+                scope.push(' ');
+                json_scope.push_str(if *escaped { "\\u0020" } else { " " });
+            }
+        }
+        let payload = format!(r#"{{"sub":"s","exp":4102444800,"scope":"{json_scope}"}}"#);
+        let token = k.sign(&serde_json::from_str(&payload).unwrap());
+        let mut s = Scratch::new();
+        let got: Vec<String> = v.verify_jwt(token.as_bytes(), 1.0e9, &mut s).unwrap().scopes().map(String::from).collect();
+        let want: Vec<String> = scope.split(' ').filter(|p| !p.is_empty()).map(String::from).collect();
+        prop_assert_eq!(got, want);
     }
 }

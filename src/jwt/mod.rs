@@ -179,13 +179,18 @@ fn cold<'s>(
         None => key.kid().map(|k| Span::push(out, k.as_bytes())),
     };
     if let Some(scope) = c.scope {
+        // Split on spaces, empty parts dropped, eight bytes at a time.
         let whole = Span::push_json(out, &scope);
-        let mut start = whole.start;
-        for part in whole.get(out).split(|&b| b == b' ') {
-            if !part.is_empty() {
-                scopes.push(Span { start, len: part.len() as u32 });
+        let (mut rest, mut start) = (whole.get(out), whole.start);
+        loop {
+            let n = token::find_byte(rest, b' ').unwrap_or(rest.len());
+            if n > 0 {
+                scopes.push(Span { start, len: n as u32 });
             }
-            start += part.len() as u32 + 1;
+            if n == rest.len() {
+                break;
+            }
+            (rest, start) = (&rest[n + 1..], start + n as u32 + 1);
         }
     } else if let Some(raw) = c.scp {
         for item in crate::json::array_items(raw) {

@@ -377,7 +377,7 @@ fn flag_bytes(c: &[u8], rep: u64) -> u64 {
 
 /// The first `needle` in `hay`, eight bytes at a time.
 #[inline]
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     let rep = 0x0101_0101_0101_0101 * needle as u64;
     let mut chunks = hay.chunks_exact(8);
     for (n, c) in (&mut chunks).enumerate() {
