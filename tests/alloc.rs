@@ -169,3 +169,24 @@ fn a_fresh_scratch_does_not_allocate_either() {
     assert!(ok);
     assert_eq!(n, 0);
 }
+
+#[test]
+fn a_scratch_moving_between_verifiers_does_not_allocate() {
+    // One scratch for several verifiers, as hosts pool them: within the
+    // states a scratch keeps (two, four) and past them (six: every call
+    // evicts one and claims a counter shard again).
+    let f = load_all().into_iter().find(|f| f.name == "jwt_hs.json").expect("jwt_hs.json");
+    let case = f.cases().iter().find(|c| c["expect"] == "ok").unwrap();
+    let (flag, cred) = credential(case);
+    let c = (flag, cred, case["now"].as_f64().unwrap());
+    for n in [2, 4, 6] {
+        let vs: Vec<Verifier> = (0..n).map(|_| Verifier::from_file(&f.config_path).unwrap()).collect();
+        let mut s = Scratch::new();
+        for v in &vs {
+            assert!(verify(v, &c, &mut s));
+        }
+        let (count, ok) = allocations(|| (0..3).all(|_| vs.iter().all(|v| verify(v, &c, &mut s))));
+        assert!(ok);
+        assert_eq!(count, 0, "{n} verifiers in turn through one scratch");
+    }
+}
