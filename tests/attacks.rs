@@ -514,3 +514,47 @@ fn basic_password_with_trailing_nul_is_refused() {
     let r = v.verify_basic(b"alice", b"pw\0", NOW, &mut s).map(|_| ()).map_err(|e| e.code);
     assert!(r.is_err(), "the password followed by a NUL byte was accepted");
 }
+
+/// A kid selects exactly the key whose kid equals it after JSON unescaping
+/// (RFC 7515 §4.1.4: a case-sensitive string): never a key whose kid is a
+/// prefix, an extension, or another spelling of it; escapes in the header
+/// select the key they spell, even when that kid holds quotes, backslashes,
+/// NULs or non-ASCII; and the result names the kid as decoded.
+#[test]
+fn kid_selects_exactly_one_key_by_its_decoded_value() {
+    let kids = ["hs", "hs ", "hs\u{0}", "h", "a\\b\"c", "ü", "", "key-2026-11-0001", "key-2026-11-0002"];
+    let secret = |i: usize| [b'a' + i as u8; 32];
+    let keys: Vec<_> =
+        (0..kids.len()).map(|i| json!({"kty": "oct", "alg": "HS256", "kid": kids[i], "k": b64(&secret(i))})).collect();
+    let v = Verifier::from_json(json!({"jwt": {"jwks": {"keys": keys}, "audience": ["api"]}}).to_string().as_bytes())
+        .unwrap();
+    let mut s = Scratch::new();
+    // (kid as written in the header JSON, the key it must select)
+    for (written, want) in [
+        ("hs", 0),
+        ("hs ", 1),
+        ("hs\\u0000", 2),
+        ("h", 3),
+        ("\\u0068", 3),
+        ("a\\\\b\\\"c", 4),
+        ("a\\u005cb\\u0022c", 4),
+        ("ü", 5),
+        ("\\u00fc", 5),
+        ("", 6),
+        ("key-2026-11-0001", 7),
+        ("key-2026-11-000\\u0032", 8),
+    ] {
+        let header = format!(r#"{{"alg":"HS256","kid":"{written}"}}"#);
+        let t = hmac(&secret(want), &header, CLAIMS);
+        let r = v.verify_jwt(t.as_bytes(), NOW, &mut s);
+        assert_eq!(r.as_ref().map(|v| v.kid()).map_err(|e| e.code), Ok(Some(kids[want])), "kid {written}");
+        // Signed with any other key: the kid still selects this one.
+        let other = hmac(&secret((want + 1) % kids.len()), &header, CLAIMS);
+        assert_eq!(v.verify_jwt(other.as_bytes(), NOW, &mut s).unwrap_err().code, Code::BadSignature, "kid {written}");
+    }
+    for unknown in ["HS", "hs  ", "hs\\u0001", "a\\\\b", "u", "key-2026-11-000", "key-2026-11-00011"] {
+        let header = format!(r#"{{"alg":"HS256","kid":"{unknown}"}}"#);
+        let t = hmac(&secret(0), &header, CLAIMS);
+        assert_eq!(v.verify_jwt(t.as_bytes(), NOW, &mut s).unwrap_err().code, Code::UnknownKey, "kid {unknown}");
+    }
+}

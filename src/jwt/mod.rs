@@ -119,10 +119,14 @@ fn cold<'s>(
         return Err(Code::TooLarge);
     }
     let alg = header_alg(&p).ok_or(Code::UnsupportedAlg)?;
-    let kid = p.header.kid;
-    let kid_eq = |k: &str| kid.is_some_and(|h| h.eq_bytes(k.as_bytes()));
-    let selection = profile.keys.select(alg, kid.is_some().then_some(&kid_eq as &dyn Fn(&str) -> bool));
-    let candidates = match selection {
+    // The kid is looked up decoded: as written when it has no escapes, else
+    // decoded into `out`, where the result's copy of it goes anyway.
+    let escaped_kid = match p.header.kid {
+        Some(k) if k.escaped => Some(Span::push_json(out, &k)),
+        _ => None,
+    };
+    let kid = escaped_kid.map(|s| s.get(out)).or(p.header.kid.map(|k| k.raw));
+    let candidates = match profile.keys.select(alg, kid) {
         Selection::Keys(c) => c,
         miss => {
             // A kid (or alg) the provider may have started using since the
@@ -174,9 +178,10 @@ fn cold<'s>(
     }
 
     // The result: strings the host asked for, unescaped into `out`.
-    let kid = match kid {
-        Some(k) => Some(Span::push_json(out, &k)),
-        None => key.kid().map(|k| Span::push(out, k.as_bytes())),
+    let kid = match (escaped_kid, p.header.kid) {
+        (Some(s), _) => Some(s),
+        (None, Some(k)) => Some(Span::push(out, k.raw)),
+        (None, None) => key.kid().map(|k| Span::push(out, k.as_bytes())),
     };
     if let Some(scope) = c.scope {
         // Split on spaces, empty parts dropped, eight bytes at a time.

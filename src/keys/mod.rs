@@ -114,12 +114,84 @@ impl core::fmt::Debug for Key {
 /// tokens `kid` headers to make it exactly one.
 pub const MAX_KIDLESS_TRIES: usize = 4;
 
-/// The key set of one snapshot, indexed by algorithm.
+/// The key set of one snapshot, indexed by algorithm, and by kid within an
+/// algorithm.
 #[derive(Default, Debug, Clone)]
 pub struct KeySet {
     keys: Vec<Key>,
     /// For each alg, the indices of the keys pinned to it, in config order.
     by_alg: [Vec<u32>; 12],
+    /// For each alg, its keys that have a kid (unique within an alg), by kid.
+    by_kid: [KidTable; 12],
+}
+
+/// Keys by kid: open addressing, linear probing, at most half full, so a
+/// token's kid costs one hash and (nearly always) one comparison whether
+/// the set holds one key or thousands. The kids are the config's; a token
+/// only looks them up, so it cannot lengthen a probe.
+#[derive(Default, Debug, Clone)]
+struct KidTable {
+    /// `(key index + 1, high half of the kid's hash)`; `(0, _)`: empty.
+    slots: Vec<(u32, u32)>,
+}
+
+/// A word-at-a-time hash of a kid (kids are short: one to a few words).
+fn kid_hash(kid: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let mut h = kid.len() as u64;
+    let mut words = kid.chunks_exact(8);
+    for w in &mut words {
+        h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        let mut w = [0u8; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        h = mix(h, u64::from_le_bytes(w));
+    }
+    h ^ (h >> 32)
+}
+
+impl KidTable {
+    fn with_capacity(n: usize) -> KidTable {
+        let size = if n == 0 { 0 } else { (2 * n).next_power_of_two() };
+        KidTable { slots: vec![(0, 0); size] }
+    }
+
+    /// The slot where `kid` is, or where it would go.
+    #[inline]
+    fn probe(&self, keys: &[Key], kid: &[u8]) -> usize {
+        let h = kid_hash(kid);
+        let (mask, tag) = (self.slots.len() - 1, (h >> 32) as u32);
+        let mut i = h as usize & mask;
+        loop {
+            let (k, t) = self.slots[i];
+            if k == 0 || (t == tag && keys[k as usize - 1].kid.as_deref().map(str::as_bytes) == Some(kid)) {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The index of the key with this kid.
+    #[inline]
+    fn get(&self, keys: &[Key], kid: &[u8]) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.slots[self.probe(keys, kid)].0.checked_sub(1)
+    }
+
+    /// Add key `i` (its kid is `kid`); false when another key has that kid.
+    fn insert(&mut self, keys: &[Key], kid: &[u8], i: u32) -> bool {
+        let at = self.probe(keys, kid);
+        if self.slots[at].0 != 0 {
+            return false;
+        }
+        self.slots[at] = (i + 1, (kid_hash(kid) >> 32) as u32);
+        true
+    }
 }
 
 /// Which keys a token header selects (SPEC §5 "candidate keys").
@@ -168,16 +240,20 @@ impl KeySet {
     /// Build a set, refusing a kid that another key of the same alg already has.
     pub fn new(keys: Vec<Key>) -> Result<KeySet, String> {
         let mut by_alg: [Vec<u32>; 12] = Default::default();
+        let mut with_kid = [0usize; 12];
         for (i, k) in keys.iter().enumerate() {
-            let list = &mut by_alg[k.alg.index()];
+            by_alg[k.alg.index()].push(i as u32);
+            with_kid[k.alg.index()] += k.kid.is_some() as usize;
+        }
+        let mut by_kid: [KidTable; 12] = core::array::from_fn(|a| KidTable::with_capacity(with_kid[a]));
+        for (i, k) in keys.iter().enumerate() {
             if let Some(kid) = &k.kid {
-                if list.iter().any(|&j| keys[j as usize].kid.as_deref() == Some(kid)) {
+                if !by_kid[k.alg.index()].insert(&keys, kid.as_bytes(), i as u32) {
                     return Err(format!("key {i}: kid {kid:?} is used by another {} key", k.alg));
                 }
             }
-            list.push(i as u32);
         }
-        Ok(KeySet { keys, by_alg })
+        Ok(KeySet { keys, by_alg, by_kid })
     }
 
     pub fn len(&self) -> usize {
@@ -216,24 +292,21 @@ impl KeySet {
         KeySet::new(keys)
     }
 
-    /// Select the keys a token with this alg and kid may be verified with.
-    /// `kid_matches(k)` compares the header's (decoded) kid with a key's.
+    /// Select the keys a token with this alg and kid (decoded) may be
+    /// verified with.
     #[inline]
-    pub fn select<'k>(&'k self, alg: Alg, kid: Option<&dyn Fn(&str) -> bool>) -> Selection<'k> {
+    pub fn select<'k>(&'k self, alg: Alg, kid: Option<&[u8]>) -> Selection<'k> {
         let idx = &self.by_alg[alg.index()];
         if idx.is_empty() {
             return Selection::UnsupportedAlg;
         }
         match kid {
-            Some(eq) => {
-                for &i in idx {
-                    let k = &self.keys[i as usize];
-                    if k.usable && k.kid.as_deref().is_some_and(eq) {
-                        return Selection::Keys(Candidates { set: self, idx, pos: 0, left: 0, only: Some(i) });
-                    }
+            Some(kid) => match self.by_kid[alg.index()].get(&self.keys, kid) {
+                Some(i) if self.keys[i as usize].usable => {
+                    Selection::Keys(Candidates { set: self, idx, pos: 0, left: 0, only: Some(i) })
                 }
-                Selection::UnknownKey
-            }
+                _ => Selection::UnknownKey,
+            },
             None => {
                 if !idx.iter().any(|&i| self.keys[i as usize].usable) {
                     return Selection::UnknownKey;
@@ -268,5 +341,76 @@ pub(crate) fn kid_note(jwk: &serde_json::Value) -> String {
     match jwk.get("kid").and_then(|k| k.as_str()) {
         Some(k) => format!(" (kid {k:?})"),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::b64;
+    use serde_json::json;
+
+    fn key(alg: &str, kid: Option<&str>, n: u8) -> Key {
+        let mut j = json!({"kty": "oct", "alg": alg, "k": b64::encode(&b64::URL, &[n; 64])});
+        if let Some(kid) = kid {
+            j["kid"] = json!(kid);
+        }
+        jwk::parse_jwk(&j).unwrap()
+    }
+
+    fn only(s: Selection<'_>) -> Option<u32> {
+        match s {
+            Selection::Keys(mut c) => c.next().map(|(i, _)| i),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_kid_finds_its_key_in_sets_of_any_size() {
+        // Kids alike but for their last bytes, of every length around the
+        // hash's eight-byte words, the empty kid, and keys without one.
+        let kid = |i: usize| format!("{}{i}", "k".repeat(i % 19));
+        for n in [0usize, 1, 2, 3, 7, 8, 9, 31, 64, 300] {
+            let mut keys: Vec<Key> = (0..n).map(|i| key("HS256", Some(&kid(i)), i as u8)).collect();
+            keys.push(key("HS256", None, 1));
+            keys.push(key("HS512", Some(""), 2));
+            let set = KeySet::new(keys).unwrap();
+            for i in 0..n {
+                assert_eq!(only(set.select(Alg::HS256, Some(kid(i).as_bytes()))), Some(i as u32), "{n} keys, key {i}");
+            }
+            for other in ["", "k", "nope", "kkkkkkkkkkkkkkkkkk", "0 "] {
+                if !(0..n).any(|i| kid(i) == other) {
+                    assert!(
+                        matches!(set.select(Alg::HS256, Some(other.as_bytes())), Selection::UnknownKey),
+                        "{other:?}"
+                    );
+                }
+            }
+            assert_eq!(only(set.select(Alg::HS512, Some(b""))), Some(n as u32 + 1));
+            assert!(matches!(set.select(Alg::HS512, Some(b"0")), Selection::UnknownKey));
+            assert!(matches!(set.select(Alg::HS384, Some(b"0")), Selection::UnsupportedAlg));
+        }
+    }
+
+    #[test]
+    fn a_kid_is_unique_within_an_alg_only() {
+        let k = |alg, kid, n| key(alg, Some(kid), n);
+        assert!(KeySet::new(vec![k("HS256", "a", 1), k("HS512", "a", 2)]).is_ok());
+        let e = KeySet::new(vec![k("HS256", "a", 1), k("HS256", "b", 2), k("HS256", "b", 3), k("HS256", "a", 4)]);
+        assert_eq!(e.unwrap_err(), r#"key 2: kid "b" is used by another HS256 key"#);
+        // Without a kid, any number of keys.
+        assert!(KeySet::new(vec![key("HS256", None, 1), key("HS256", None, 2)]).is_ok());
+    }
+
+    #[test]
+    fn an_unusable_key_is_found_but_not_selected() {
+        let mut j =
+            json!({"kty": "oct", "alg": "HS256", "kid": "enc", "use": "enc", "k": b64::encode(&b64::URL, &[1; 32])});
+        let enc = jwk::parse_jwk(&j).unwrap();
+        j["kid"] = json!("sig");
+        j["use"] = json!("sig");
+        let set = KeySet::new(vec![enc, jwk::parse_jwk(&j).unwrap()]).unwrap();
+        assert!(matches!(set.select(Alg::HS256, Some(b"enc")), Selection::UnknownKey));
+        assert_eq!(only(set.select(Alg::HS256, Some(b"sig"))), Some(1));
     }
 }
