@@ -8,7 +8,9 @@
 //!   into a claims struct, validating alg, `exp`, `nbf`, `iss` and `aud`.
 //!
 //! Plus `cache_hit`: warden with the verified-token cache on, verifying a
-//! token it has seen (RS256, ES256, EdDSA).
+//! token it has seen (RS256, ES256, EdDSA); and `kid_lookup`: the HS256
+//! token with its key alone in the set (`keys_1`) and last of 256 HS256
+//! keys (`keys_256`): what a large key set costs a token.
 
 mod common;
 
@@ -139,9 +141,32 @@ fn cache_hit(c: &mut Criterion<ThreadCpu>) {
     assert_eq!(misses(), misses_before, "cache_hit measured cache misses");
 }
 
+fn kid_lookup(c: &mut Criterion<ThreadCpu>) {
+    let f = common::fixture("HS256");
+    let ours = f.jwk.clone();
+    let mut g = c.benchmark_group("kid_lookup");
+    for n in [1usize, 256] {
+        // n - 1 other HS256 keys with kids alike, then the token's own.
+        let mut keys: Vec<serde_json::Value> = (1..n)
+            .map(|i| {
+                let mut k = ours.clone();
+                k["kid"] = serde_json::json!(format!("{}-{i:04}", f.kid));
+                k
+            })
+            .collect();
+        keys.push(ours.clone());
+        let config = serde_json::json!({"jwt": {"jwks": {"keys": keys}, "issuer": [common::ISSUER], "audience": [common::AUDIENCE]}, "cache": {"tokens": 0}});
+        let v = warden::Verifier::from_json(config.to_string().as_bytes()).expect("config");
+        let (token, now, mut scratch) = (f.token.as_bytes(), common::now(), Scratch::new());
+        assert!(v.verify_jwt(token, now, &mut scratch).is_ok(), "kid_lookup token");
+        g.bench_function(format!("keys_{n}"), |b| b.iter(|| v.verify_jwt(black_box(token), now, &mut scratch).is_ok()));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion_cpu();
-    targets = per_alg, cache_hit
+    targets = per_alg, cache_hit, kid_lookup
 }
 criterion_main!(benches);
