@@ -159,10 +159,9 @@ impl KidTable {
         KidTable { slots: vec![(0, 0); size] }
     }
 
-    /// The slot where `kid` is, or where it would go.
+    /// The slot where `kid` (whose hash is `h`) is, or where it would go.
     #[inline]
-    fn probe(&self, keys: &[Key], kid: &[u8]) -> usize {
-        let h = kid_hash(kid);
+    fn probe(&self, keys: &[Key], kid: &[u8], h: u64) -> usize {
         let (mask, tag) = (self.slots.len() - 1, (h >> 32) as u32);
         let mut i = h as usize & mask;
         loop {
@@ -180,16 +179,17 @@ impl KidTable {
         if self.slots.is_empty() {
             return None;
         }
-        self.slots[self.probe(keys, kid)].0.checked_sub(1)
+        self.slots[self.probe(keys, kid, kid_hash(kid))].0.checked_sub(1)
     }
 
     /// Add key `i` (its kid is `kid`); false when another key has that kid.
     fn insert(&mut self, keys: &[Key], kid: &[u8], i: u32) -> bool {
-        let at = self.probe(keys, kid);
+        let h = kid_hash(kid);
+        let at = self.probe(keys, kid, h);
         if self.slots[at].0 != 0 {
             return false;
         }
-        self.slots[at] = (i + 1, (kid_hash(kid) >> 32) as u32);
+        self.slots[at] = (i + 1, (h >> 32) as u32);
         true
     }
 }
