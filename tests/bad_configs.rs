@@ -34,9 +34,18 @@ fn dir() -> PathBuf {
     d
 }
 
+/// Writes `content` to `name` in the tests' directory. Tests run in
+/// parallel and each builds the table, rewriting these files while others
+/// load configs naming them: a write in place would let a loader read a
+/// truncated file (an empty htpasswd file is a valid one), so the content
+/// is written beside and renamed over, and a reader sees a whole file.
 fn file(name: &str, content: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let p = dir().join(name);
-    std::fs::write(&p, content).unwrap();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir().join(format!(".{name}.{n}"));
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::rename(&tmp, &p).unwrap();
     p.display().to_string()
 }
 
