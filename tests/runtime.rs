@@ -151,6 +151,27 @@ fn hmac_tokens_are_cached_too() {
 }
 
 #[test]
+fn a_token_cache_of_two_keeps_two_tokens_in_turn() {
+    // Two entries are one bucket: every token lands in it. Two tokens in
+    // turn both stay; a third replaces the one used least recently.
+    let k = TestKey::es256("k");
+    let v = Verifier::from_json(&config(&[&k], json!({"cache": {"tokens": 2}}))).unwrap();
+    let (a, b, c) = (k.sign(&claims("a", "1")), k.sign(&claims("b", "2")), k.sign(&claims("c", "3")));
+    let counts = || (v.stats().counter(Counter::TokenCacheHit), v.stats().counter(Counter::TokenCacheMiss));
+    for _ in 0..3 {
+        assert_eq!(code(&v, &a, NOW), Code::Ok);
+        assert_eq!(code(&v, &b, NOW), Code::Ok);
+    }
+    assert_eq!(counts(), (4, 2));
+    assert_eq!(code(&v, &c, NOW), Code::Ok); // replaces `a`
+    assert_eq!(code(&v, &b, NOW), Code::Ok);
+    assert_eq!(counts(), (5, 3));
+    assert_eq!(code(&v, &a, NOW), Code::Ok); // replaces `c`
+    assert_eq!(code(&v, &b, NOW), Code::Ok);
+    assert_eq!(counts(), (6, 4));
+}
+
+#[test]
 fn revocations_and_caches_outlive_reloads_and_key_swaps() {
     // A verification reads one view (snapshot, caches, run-time revocations)
     // swapped as a whole: each writer must carry the parts it does not change.
