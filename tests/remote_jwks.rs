@@ -331,3 +331,42 @@ fn cli_verifies_with_a_remote_key_set() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"kid\": \"k1\""));
 }
+
+#[test]
+fn no_logger_call_outlives_its_removal_or_the_verifier() {
+    // A C host frees what its logger captured once `set_logger(NULL)` or
+    // `warden_verifier_free` returns: both must wait for a call in flight
+    // on the refresher thread, and no call may follow.
+    #[derive(Default)]
+    struct Seen {
+        in_call: std::sync::atomic::AtomicBool,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+    use std::sync::atomic::Ordering::SeqCst;
+    let logger = |seen: &Arc<Seen>| -> warden::Logger {
+        let seen = seen.clone();
+        Arc::new(move |_, _| {
+            seen.in_call.store(true, SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            seen.calls.fetch_add(1, SeqCst);
+            seen.in_call.store(false, SeqCst);
+        })
+    };
+    let config = json!({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": true,
+                                "refresh": {"min_s": 0.05, "max_s": 0.1, "timeout_s": 0.2}}});
+    let snap = || Snapshot::from_json(config.to_string().as_bytes(), std::path::Path::new(".")).unwrap();
+    for removal in ["set_logger(None)", "drop"] {
+        let seen = Arc::new(Seen::default());
+        let v = Verifier::with_logger(snap(), Some(logger(&seen)));
+        assert!(seen.calls.load(SeqCst) >= 1, "{removal}: the failed first fetch is logged at creation");
+        assert!(eventually(5.0, || seen.in_call.load(SeqCst)), "{removal}: the refresher logs its retries");
+        match removal {
+            "drop" => drop(v),
+            _ => v.set_logger(None),
+        }
+        assert!(!seen.in_call.load(SeqCst), "{removal} returned during a logger call");
+        let calls = seen.calls.load(SeqCst);
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(seen.calls.load(SeqCst), calls, "{removal}: the logger was called afterwards");
+    }
+}

@@ -22,7 +22,7 @@ use crate::verified::Verified;
 use arc_swap::ArcSwap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 mod remote;
 
@@ -45,7 +45,11 @@ pub(crate) struct Inner {
     /// Serializes writers (reload, key swaps, revocations); readers never take it.
     writer: Mutex<()>,
     remote: Mutex<remote::RemoteState>,
-    logger: Mutex<Option<Logger>>,
+    /// Called under the read lock, so that replacing or removing it (the
+    /// write lock) waits for calls in flight: once `set_logger` or the
+    /// verifier's drop returns, the old logger is never called again (a C
+    /// host may free what it captured).
+    logger: RwLock<Option<Logger>>,
     shutdown: AtomicBool,
 }
 
@@ -99,6 +103,9 @@ impl Drop for Verifier {
         // its next wake-up and exits; it never keeps the verifier alive.
         self.inner.shutdown.store(true, Ordering::Release);
         self.inner.rt.wake_refresher();
+        // The refresher may be in a fetch, and log its outcome after the
+        // host has let go of its logger: no call once the verifier is gone.
+        self.set_logger(None);
     }
 }
 
@@ -128,7 +135,7 @@ impl Verifier {
                 rt,
                 writer: Mutex::new(()),
                 remote: Mutex::new(remote::RemoteState::default()),
-                logger: Mutex::new(logger),
+                logger: RwLock::new(logger),
                 shutdown: AtomicBool::new(false),
             }),
         };
@@ -138,8 +145,11 @@ impl Verifier {
     }
 
     /// Install (or remove, with `None`) the log sink for remote key events.
+    /// Waits for a call of the old logger in flight on another thread, so
+    /// that the old one is never called after this returns; a logger must
+    /// therefore not call `set_logger` (or drop the verifier) itself.
     pub fn set_logger(&self, logger: Option<Logger>) {
-        *self.inner.logger.lock().unwrap_or_else(|e| e.into_inner()) = logger;
+        *self.inner.logger.write().unwrap_or_else(|e| e.into_inner()) = logger;
     }
 
     /// Load a config file.

@@ -31,8 +31,8 @@ struct Schedule {
 
 impl Inner {
     fn log(&self, level: LogLevel, msg: &str) {
-        let logger = self.logger.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(l) = logger {
+        // Under the read lock: see `Inner::logger`.
+        if let Some(l) = &*self.logger.read().unwrap_or_else(|e| e.into_inner()) {
             l(level, msg);
         }
     }
