@@ -309,7 +309,8 @@ typedef struct warden_str {
 // credential. The callback runs on the verifier's refresher thread (or on
 // the thread that created or reloaded the verifier), possibly concurrently
 // with verifications: it must be thread-safe, must not block for long, and
-// must not call `warden_verifier_free` on this verifier.
+// must not call `warden_verifier_set_logger` or `warden_verifier_free` on
+// this verifier (both wait for calls in flight to return).
 typedef void (*warden_log_fn)(void *user_data,
                               uint32_t level,
                               const char *msg,
@@ -488,7 +489,9 @@ uint32_t warden_verifier_new_from_json(const uint8_t *json,
 
 // Free a verifier. NULL is a no-op. No other thread may be using it, and it
 // must not be used afterwards. `warden_result`s filled by it stay valid
-// (they do not point into the verifier).
+// (they do not point into the verifier). Its logger is never called once
+// this returns (a call in flight on the refresher thread is waited for), so
+// the logger's `user_data` may be released then.
 void warden_verifier_free(struct warden_verifier *v);
 
 // Re-read the file the config in force came from (the one given to
@@ -539,15 +542,41 @@ uint32_t warden_verifier_set_jwks(const struct warden_verifier *v,
 
 // Install (or, with `f == NULL`, remove) the verifier's log sink. `user_data`
 // is passed back to every call and must stay valid until the logger is
-// replaced or removed, or the verifier freed. Events of the verifier's
-// creation (the first remote fetch) happen before a logger can be set: the
-// counters `WARDEN_COUNTER_JWKS_FETCH`/`..._FAILURE` show their outcome.
+// replaced or removed, or the verifier freed: a call of the previous logger
+// in flight on another thread is waited for, and it is never called once
+// this returns. Events of the verifier's creation (the first remote fetch)
+// happen before a logger can be set this way: create the verifier with
+// `warden_verifier_new_from_file_with_logger` to see them too.
 //
 // Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
 // Thread-safe.
 uint32_t warden_verifier_set_logger(const struct warden_verifier *v,
                                     warden_log_fn f,
                                     void *user_data);
+
+// `warden_verifier_new_from_file` with the log sink `(f, user_data)` (see
+// `warden_verifier_set_logger`) installed before the config's remote key
+// sources are first fetched, so that a failure of that first fetch (an
+// unreachable provider at start-up: the configured keys serve meanwhile)
+// is logged with its reason. `f` may be NULL (no logger). On failure
+// nothing was logged and nothing keeps `user_data`.
+uint32_t warden_verifier_new_from_file_with_logger(const char *path,
+                                                   size_t path_len,
+                                                   warden_log_fn f,
+                                                   void *user_data,
+                                                   struct warden_verifier **out,
+                                                   char *err_buf,
+                                                   size_t err_buf_len);
+
+// `warden_verifier_new_from_json` with a log sink installed before the
+// first remote fetch; see `warden_verifier_new_from_file_with_logger`.
+uint32_t warden_verifier_new_from_json_with_logger(const uint8_t *json,
+                                                   size_t len,
+                                                   warden_log_fn f,
+                                                   void *user_data,
+                                                   struct warden_verifier **out,
+                                                   char *err_buf,
+                                                   size_t err_buf_len);
 
 // Copy the message of the most recent refused reload or JWK Set on this
 // verifier (the empty string if none was ever refused; a later success does

@@ -491,6 +491,42 @@ fn logger_install_and_removal() {
         assert_eq!(warden_verifier_set_logger(v, Some(log_sink), ud), OK);
         warden_verifier_free(v);
     }
+    // Created with a logger (the constructors that install it before the
+    // first remote fetch), and freed with it.
+    let json = exact(CONFIG_JSON.as_bytes());
+    let mut err = [0x55 as c_char; 256];
+    unsafe {
+        let ud = &mut seen as *mut Vec<u8> as *mut c_void;
+        let mut v = ptr::null_mut();
+        let rc = warden_verifier_new_from_json_with_logger(
+            json.as_ptr(),
+            json.len(),
+            Some(log_sink),
+            ud,
+            &mut v,
+            err.as_mut_ptr(),
+            err.len(),
+        );
+        assert_eq!((rc, text(&err), v.is_null()), (OK, "", false));
+        warden_verifier_free(v);
+        let rc = warden_verifier_new_from_json_with_logger(json.as_ptr(), json.len(), None, ud, &mut v, ptr::null_mut(), 0);
+        assert_eq!(rc, OK);
+        warden_verifier_free(v);
+        let bad = exact(b"{\"jwt\": 1}");
+        let rc = warden_verifier_new_from_json_with_logger(
+            bad.as_ptr(),
+            bad.len(),
+            Some(log_sink),
+            ud,
+            &mut v,
+            err.as_mut_ptr(),
+            err.len(),
+        );
+        assert_eq!((rc, v.is_null()), (CONFIG, true));
+        assert!(!text(&err).is_empty());
+        let rc = warden_verifier_new_from_file_with_logger(ptr::null(), 1, Some(log_sink), ud, &mut v, ptr::null_mut(), 0);
+        assert_eq!(rc, INVALID);
+    }
     // Nothing here fetches remote keys, so nothing was logged.
     assert!(seen.is_empty());
 }

@@ -3,7 +3,7 @@
 use super::{
     bytes, copy_text, guard, now_or_clock, status, utf8, Arg, CONFIG, INTERNAL, INVALID_ARGUMENT, NOT_FOUND, OK,
 };
-use crate::{Code, ConfigError, Counter, Kind, Target, Verifier};
+use crate::{Code, ConfigError, Counter, Kind, Snapshot, Target, Verifier};
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::ptr;
@@ -166,7 +166,9 @@ pub unsafe extern "C" fn warden_verifier_new_from_json(
 
 /// Free a verifier. NULL is a no-op. No other thread may be using it, and it
 /// must not be used afterwards. `warden_result`s filled by it stay valid
-/// (they do not point into the verifier).
+/// (they do not point into the verifier). Its logger is never called once
+/// this returns (a call in flight on the refresher thread is waited for), so
+/// the logger's `user_data` may be released then.
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_free(v: *mut warden_verifier) {
     guard(|| {
@@ -266,7 +268,8 @@ pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, jso
 /// credential. The callback runs on the verifier's refresher thread (or on
 /// the thread that created or reloaded the verifier), possibly concurrently
 /// with verifications: it must be thread-safe, must not block for long, and
-/// must not call `warden_verifier_free` on this verifier.
+/// must not call `warden_verifier_set_logger` or `warden_verifier_free` on
+/// this verifier (both wait for calls in flight to return).
 pub type warden_log_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: u32, msg: *const c_char, msg_len: usize)>;
 
@@ -287,11 +290,28 @@ struct CLogger {
 unsafe impl Send for CLogger {}
 unsafe impl Sync for CLogger {}
 
+/// The log sink `(f, user_data)` as warden calls it: `None` for a NULL `f`.
+fn c_logger(f: warden_log_fn, user_data: *mut c_void) -> Option<crate::Logger> {
+    f.map(|f| {
+        let c = CLogger { f, user_data };
+        let l: crate::Logger = std::sync::Arc::new(move |level: crate::jwks::LogLevel, msg: &str| {
+            let c = &c;
+            // A panic must not unwind into C, nor out of the refresher.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                (c.f)(c.user_data, level as u32, msg.as_ptr().cast(), msg.len())
+            }));
+        });
+        l
+    })
+}
+
 /// Install (or, with `f == NULL`, remove) the verifier's log sink. `user_data`
 /// is passed back to every call and must stay valid until the logger is
-/// replaced or removed, or the verifier freed. Events of the verifier's
-/// creation (the first remote fetch) happen before a logger can be set: the
-/// counters `WARDEN_COUNTER_JWKS_FETCH`/`..._FAILURE` show their outcome.
+/// replaced or removed, or the verifier freed: a call of the previous logger
+/// in flight on another thread is waited for, and it is never called once
+/// this returns. Events of the verifier's creation (the first remote fetch)
+/// happen before a logger can be set this way: create the verifier with
+/// `warden_verifier_new_from_file_with_logger` to see them too.
 ///
 /// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
 /// Thread-safe.
@@ -303,22 +323,52 @@ pub unsafe extern "C" fn warden_verifier_set_logger(
 ) -> u32 {
     guard(|| {
         status((|| {
-            let v = verifier(v)?;
-            let logger: Option<crate::Logger> = f.map(|f| {
-                let c = CLogger { f, user_data };
-                let l: crate::Logger = std::sync::Arc::new(move |level: crate::jwks::LogLevel, msg: &str| {
-                    let c = &c;
-                    // A panic must not unwind into C, nor out of the refresher.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-                        (c.f)(c.user_data, level as u32, msg.as_ptr().cast(), msg.len())
-                    }));
-                });
-                l
-            });
-            v.inner.set_logger(logger);
+            verifier(v)?.inner.set_logger(c_logger(f, user_data));
             Ok(OK)
         })())
     })
+}
+
+/// `warden_verifier_new_from_file` with the log sink `(f, user_data)` (see
+/// `warden_verifier_set_logger`) installed before the config's remote key
+/// sources are first fetched, so that a failure of that first fetch (an
+/// unreachable provider at start-up: the configured keys serve meanwhile)
+/// is logged with its reason. `f` may be NULL (no logger). On failure
+/// nothing was logged and nothing keeps `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_new_from_file_with_logger(
+    path: *const c_char,
+    path_len: usize,
+    f: warden_log_fn,
+    user_data: *mut c_void,
+    out: *mut *mut warden_verifier,
+    err_buf: *mut c_char,
+    err_buf_len: usize,
+) -> u32 {
+    let load = || -> Arg<Result<Verifier, ConfigError>> {
+        let p = bytes(path as *const u8, path_len)?;
+        Ok(Snapshot::from_file(&path_of(p)).map(|s| Verifier::with_logger(s, c_logger(f, user_data))))
+    };
+    construct(load, out, err_buf, err_buf_len)
+}
+
+/// `warden_verifier_new_from_json` with a log sink installed before the
+/// first remote fetch; see `warden_verifier_new_from_file_with_logger`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_new_from_json_with_logger(
+    json: *const u8,
+    len: usize,
+    f: warden_log_fn,
+    user_data: *mut c_void,
+    out: *mut *mut warden_verifier,
+    err_buf: *mut c_char,
+    err_buf_len: usize,
+) -> u32 {
+    let load = || -> Arg<Result<Verifier, ConfigError>> {
+        let s = Snapshot::from_json(bytes(json, len)?, std::path::Path::new("."));
+        Ok(s.map(|s| Verifier::with_logger(s, c_logger(f, user_data))))
+    };
+    construct(load, out, err_buf, err_buf_len)
 }
 
 /// Copy the message of the most recent refused reload or JWK Set on this

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "fixtures.h"
@@ -705,12 +706,62 @@ static void test_logger(void) {
     uint64_t failures = 0;
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_JWKS_FETCH_FAILURE, &failures), WARDEN_CODE_OK);
     CHECK(failures >= 2);
-    /* Removing the logger stops the calls. */
+    /* Removing the logger stops the calls (a call in flight is waited for). */
     CHECK_CODE(warden_verifier_set_logger(v, NULL, NULL), WARDEN_CODE_OK);
     int before = __atomic_load_n(&seen.warnings, __ATOMIC_SEQ_CST);
     sleep_ms(300);
     CHECK(__atomic_load_n(&seen.warnings, __ATOMIC_SEQ_CST) == before);
     warden_verifier_free(v);
+
+    /* Created with a logger: the failed first fetch, made during creation,
+     * is logged before the constructor returns. */
+    struct log_seen at_start = {0, 0, 0};
+    v = NULL;
+    CHECK_CODE(warden_verifier_new_from_json_with_logger((const uint8_t *)cfg, strlen(cfg), on_log, &at_start, &v, err,
+                                                         sizeof err),
+               WARDEN_CODE_OK);
+    CHECK(v != NULL && err[0] == '\0');
+    CHECK(__atomic_load_n(&at_start.warnings, __ATOMIC_SEQ_CST) >= 1);
+    CHECK(__atomic_load_n(&at_start.mentions_source, __ATOMIC_SEQ_CST) == 1);
+    warden_verifier_free(v);
+    /* After the free returns the logger is never called: its data may go. */
+    int after_free = __atomic_load_n(&at_start.warnings, __ATOMIC_SEQ_CST);
+    sleep_ms(300);
+    CHECK(__atomic_load_n(&at_start.warnings, __ATOMIC_SEQ_CST) == after_free);
+
+    /* The file form; a refused config logs nothing; a NULL logger is none. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/warden-c-logger-%ld.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid());
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL);
+    fputs(cfg, fp);
+    fclose(fp);
+    struct log_seen from_file = {0, 0, 0};
+    v = NULL;
+    CHECK_CODE(warden_verifier_new_from_file_with_logger(path, strlen(path), on_log, &from_file, &v, err, sizeof err),
+               WARDEN_CODE_OK);
+    CHECK(__atomic_load_n(&from_file.warnings, __ATOMIC_SEQ_CST) >= 1);
+    CHECK_CODE(warden_verifier_reload(v), WARDEN_CODE_OK); /* it remembers its file */
+    warden_verifier_free(v);
+    remove(path);
+    static const char refused[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/jwks\", \"leeway_s\": -1}}";
+    struct log_seen none = {0, 0, 0};
+    v = (warden_verifier *)&none;
+    CHECK_CODE(warden_verifier_new_from_json_with_logger((const uint8_t *)refused, strlen(refused), on_log, &none, &v,
+                                                         err, sizeof err),
+               WARDEN_CODE_CONFIG);
+    CHECK(v == NULL && err[0] != '\0' && none.warnings == 0);
+    CHECK_CODE(warden_verifier_new_from_json_with_logger((const uint8_t *)cfg, strlen(cfg), NULL, NULL, &v, err,
+                                                         sizeof err),
+               WARDEN_CODE_OK);
+    warden_verifier_free(v);
+    CHECK_CODE(warden_verifier_new_from_json_with_logger((const uint8_t *)cfg, strlen(cfg), on_log, &none, NULL, err,
+                                                         sizeof err),
+               WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_verifier_new_from_file_with_logger(NULL, 3, on_log, &none, &v, err, sizeof err),
+               WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(v == NULL && none.warnings == 0);
 }
 
 int main(int argc, char **argv) {
