@@ -41,6 +41,7 @@
 #include <ngx_thread_pool.h>
 #endif
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "warden.h"
@@ -337,6 +338,40 @@ static const char *ngx_http_warden_event_names[WDN_NEVENTS] = {
 static const char *ngx_http_warden_refusal_names[4] = {
     "no_credential", "kind_not_allowed", "insufficient_scope", "error"
 };
+
+
+/*
+ * warden's log events (remote key-set fetches) for the error log. The first
+ * fetch runs in the constructor, on the thread that creates the verifier,
+ * and is logged at once (nginx -t shows it). Later ones come from warden's
+ * refresher thread, where nginx's log writers (syslog included) must not
+ * run: a worker queues them and its event loop logs them within a second;
+ * the master, whose verifiers only serve nginx -t and the workers' fallback,
+ * drops them (each worker logs its own).
+ */
+#define WDN_LOG_QUEUE             16
+#define WDN_LOG_MSG               480
+
+typedef struct {
+    pthread_mutex_t              mu;
+    ngx_uint_t                   n;
+    ngx_uint_t                   dropped;
+    struct {
+        ngx_http_warden_verifier_t  *vf;
+        ngx_uint_t                   level;
+        size_t                       len;
+        u_char                       text[WDN_LOG_MSG];
+    }                            q[WDN_LOG_QUEUE];
+} ngx_http_warden_logq_t;
+
+static ngx_http_warden_logq_t  ngx_http_warden_logq = {
+    PTHREAD_MUTEX_INITIALIZER, 0, 0, {{ NULL, 0, 0, { 0 } }}
+};
+/* the thread that may log directly, the log it uses, and whether other
+ * threads' events are queued (in a worker) or dropped (in the master) */
+static pthread_t    ngx_http_warden_log_thread;
+static ngx_log_t   *ngx_http_warden_log_to;
+static ngx_uint_t   ngx_http_warden_log_queued;
 
 
 /* per worker: warden_result objects reused across requests */
@@ -1775,6 +1810,89 @@ ngx_http_warden_status_handler(ngx_http_request_t *r)
 
 /* Add what this worker and its verifiers counted since the last call to
  * the shared totals. */
+static ngx_uint_t
+ngx_http_warden_log_level(uint32_t level)
+{
+    switch (level) {
+    case WARDEN_LOG_INFO:
+        return NGX_LOG_INFO;
+    case WARDEN_LOG_WARN:
+        return NGX_LOG_WARN;
+    default:
+        return NGX_LOG_ERR;
+    }
+}
+
+
+/* warden_log_fn: user_data is the verifier's ngx_http_warden_verifier_t */
+static void
+ngx_http_warden_log_event(void *data, uint32_t level, const char *msg,
+    size_t len)
+{
+    ngx_http_warden_verifier_t  *vf = data;
+    ngx_http_warden_logq_t      *lq = &ngx_http_warden_logq;
+
+    if (pthread_equal(pthread_self(), ngx_http_warden_log_thread)) {
+        if (ngx_http_warden_log_to != NULL) {
+            ngx_log_error(ngx_http_warden_log_level(level),
+                          ngx_http_warden_log_to, 0, "warden: \"%V\": %*s",
+                          &vf->path, len, msg);
+        }
+        return;
+    }
+
+    if (!ngx_http_warden_log_queued
+        || pthread_mutex_lock(&lq->mu) != 0)
+    {
+        return;
+    }
+
+    if (lq->n < WDN_LOG_QUEUE) {
+        len = ngx_min(len, WDN_LOG_MSG);
+        lq->q[lq->n].vf = vf;
+        lq->q[lq->n].level = ngx_http_warden_log_level(level);
+        lq->q[lq->n].len = len;
+        ngx_memcpy(lq->q[lq->n].text, msg, len);
+        lq->n++;
+
+    } else {
+        lq->dropped++;
+    }
+
+    (void) pthread_mutex_unlock(&lq->mu);
+}
+
+
+/* log what the refresher threads queued (the worker's own thread) */
+static void
+ngx_http_warden_log_drain(ngx_log_t *log)
+{
+    ngx_uint_t               i, n, dropped;
+    ngx_http_warden_logq_t  *lq = &ngx_http_warden_logq;
+    static ngx_http_warden_logq_t  out;
+
+    if (pthread_mutex_lock(&lq->mu) != 0) {
+        return;
+    }
+    n = lq->n;
+    dropped = lq->dropped;
+    ngx_memcpy(out.q, lq->q, n * sizeof(lq->q[0]));
+    lq->n = 0;
+    lq->dropped = 0;
+    (void) pthread_mutex_unlock(&lq->mu);
+
+    for (i = 0; i < n; i++) {
+        ngx_log_error(out.q[i].level, log, 0, "warden: \"%V\": %*s",
+                      &out.q[i].vf->path, out.q[i].len, out.q[i].text);
+    }
+    if (dropped) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "warden: %ui more key-set events not logged "
+                      "(more than %d a second)", dropped, WDN_LOG_QUEUE);
+    }
+}
+
+
 static void
 ngx_http_warden_sync(ngx_cycle_t *cycle, ngx_http_warden_main_conf_t *wmcf)
 {
@@ -1783,6 +1901,8 @@ ngx_http_warden_sync(ngx_cycle_t *cycle, ngx_http_warden_main_conf_t *wmcf)
     ngx_http_warden_shctx_t     *sh = ngx_http_warden_sh;
     ngx_http_warden_counts_t    *local = &ngx_http_warden_local;
     ngx_http_warden_verifier_t **vs, *vf;
+
+    ngx_http_warden_log_drain(cycle->log);
 
     if (sh == NULL || wmcf == NULL) {
         return;
@@ -1923,8 +2043,14 @@ ngx_http_warden_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     vf->path = path;
 
     err[0] = '\0';
-    rc = warden_verifier_new_from_file((const char *) path.data, path.len,
-                                       &vf->master, err, sizeof(err));
+    ngx_http_warden_log_thread = pthread_self();
+    ngx_http_warden_log_to = cf->log;
+    rc = warden_verifier_new_from_file_with_logger((const char *) path.data,
+                                                   path.len,
+                                                   ngx_http_warden_log_event,
+                                                   vf, &vf->master, err,
+                                                   sizeof(err));
+    ngx_http_warden_log_to = NULL;
     if (rc != WARDEN_CODE_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "warden_config \"%V\" refused: %s", &path,
@@ -2480,13 +2606,17 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     /* a verifier of its own for each worker: its own caches, rate limit
      * buckets and background threads (threads do not survive fork()) */
 
+    ngx_http_warden_log_thread = pthread_self();
+    ngx_http_warden_log_to = cycle->log;
+    ngx_http_warden_log_queued = 1;
+
     vs = wmcf->verifiers.elts;
     for (i = 0; i < wmcf->verifiers.nelts; i++) {
         v = NULL;
         err[0] = '\0';
-        rc = warden_verifier_new_from_file((const char *) vs[i]->path.data,
-                                           vs[i]->path.len, &v, err,
-                                           sizeof(err));
+        rc = warden_verifier_new_from_file_with_logger(
+                 (const char *) vs[i]->path.data, vs[i]->path.len,
+                 ngx_http_warden_log_event, vs[i], &v, err, sizeof(err));
         if (rc == WARDEN_CODE_OK) {
             vs[i]->worker = v;
 

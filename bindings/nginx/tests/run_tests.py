@@ -640,6 +640,56 @@ def test_workers(tmp, module, vectors_dir):
         ng.stop()
 
 
+def test_remote_key_events(tmp, module):
+    """Remote key-set events reach the error log: the first fetch's failure
+    at nginx -t and at each worker's start (logged by the thread that makes
+    the verifier), the refresher thread's retries (queued, logged by the
+    worker's event loop within a second)."""
+    prefix = os.path.join(tmp, "remote-events")
+    os.makedirs(prefix, exist_ok=True)
+    os.chmod(prefix, 0o755)
+    cfg = os.path.join(prefix, "remote.json")
+    with open(cfg, "w") as f:
+        json.dump({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
+                           "refresh": {"min_s": 0.2, "max_s": 0.3, "timeout_s": 0.2}}}, f)
+    port = harness.free_port()
+    ng = harness.Nginx(prefix, "", module)
+    main_, temps = ng.head()
+    ng.write_conf(main_ + "worker_processes 1;\nevents {}\nhttp {\n" + temps + f"""
+    access_log off;
+    server {{
+        listen 127.0.0.1:{port};
+        location /t/ {{ warden_config {cfg}; warden jwt; alias {prefix}/; }}
+    }}
+}}
+""")
+    with open(os.path.join(prefix, "index.html"), "w") as f:
+        f.write("ok\n")
+    mark = f'warden: "{cfg}": '
+    r = ng.test_config()
+    check("remote keys: nginx -t shows why the first fetch failed",
+          r.returncode == 0 and mark in r.stderr and "127.0.0.1:9" in r.stderr and "[warn]" in r.stderr,
+          r.stderr.strip()[:400])
+    try:
+        ng.start(port)
+        deadline = time.time() + 10
+        lines = []
+        while time.time() < deadline:
+            lines = [l for l in ng.log_text().splitlines() if mark in l and "127.0.0.1:9" in l]
+            if len(lines) >= 4:
+                break
+            time.sleep(0.2)
+        check("remote keys: the start-up fetch and the refresher's retries are logged (warn)",
+              len(lines) >= 4 and all("[warn]" in l for l in lines), "\n".join(lines[:5]) or ng.log_tail(10))
+        status, _, _ = request(port, "/t/", [("Authorization", "Bearer x.y.z")])
+        check("remote keys: requests are answered meanwhile", status == 401, str(status))
+    finally:
+        ng.stop()
+    log = ng.log_text()
+    check("remote keys: no alerts or crashes", not re.search(r"\[(alert|crit)\]|exited on signal", log),
+          ng.log_tail(10))
+
+
 def test_load_errors(load_errors, tmp, module, echo):
     for stem, data in load_errors:
         d = os.path.join(tmp, "le", stem)
@@ -749,6 +799,7 @@ def main():
 
         test_reload(ng, fport)
         test_workers(tmp, module, args.vectors)
+        test_remote_key_events(tmp, module)
         test_load_errors(load_errors, tmp, module, echo_port)
         log = ng.log_text()
         check("error log: no alerts or crashes at the end",
