@@ -3,6 +3,7 @@
 import copy
 import hashlib
 import json
+import logging
 import math
 import pickle
 
@@ -298,3 +299,31 @@ def test_api_key_scopes_in_one_call(n):
 def test_empty_strings(verifier):
     r = verifier.verify_jwt(token(sub=""), NOW)
     assert r.ok and r.subject == ""
+
+
+def test_remote_key_events_go_to_the_warden_logger(caplog):
+    # The failed first fetch is logged while the verifier is made (on this
+    # thread), the refresher's retries from warden's own thread; none after
+    # close().
+    import threading
+    import time
+
+    cfg = {"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
+                   "refresh": {"min_s": 0.05, "max_s": 0.1, "timeout_s": 0.2}}}
+    caplog.set_level(logging.INFO, logger="warden")
+
+    def events():
+        return [r for r in caplog.records if r.name == "warden" and "127.0.0.1:9" in r.getMessage()]
+
+    v = warden.Verifier.from_config(cfg)
+    first = events()
+    assert first and first[0].levelno == logging.WARNING
+    assert first[0].thread == threading.get_ident()
+    deadline = time.time() + 5
+    while time.time() < deadline and not any(r.thread != threading.get_ident() for r in events()):
+        time.sleep(0.02)
+    assert any(r.thread != threading.get_ident() and r.levelno == logging.WARNING for r in events())
+    v.close()
+    n = len(events())
+    time.sleep(0.4)
+    assert len(events()) == n

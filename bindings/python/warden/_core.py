@@ -6,6 +6,7 @@ import binascii
 import copy
 import ctypes
 import json
+import logging
 import math
 import os
 import struct
@@ -419,6 +420,30 @@ def _time(now: Any, what: str = "now") -> float:
 # Verifier
 
 
+#: Where warden's remote key-set events go (``jwks_uri``/``discovery``
+#: configs only): a failed fetch (the last good key set keeps serving) at
+#: WARNING, a fetched set that conflicts with the config at ERROR, a
+#: successful one at INFO. Configure it like any library's logger.
+logger = logging.getLogger("warden")
+_LEVELS = {_n.LOG_INFO: logging.INFO, _n.LOG_WARN: logging.WARNING, _n.LOG_ERROR: logging.ERROR}
+
+
+def _log_event(_user_data: Any, level: int, msg: int, n: int) -> None:
+    # Runs on the thread that creates the verifier (its first fetch) or on
+    # warden's refresher thread; ctypes takes the GIL for it. Never raises
+    # into C.
+    try:
+        logger.log(_LEVELS.get(level, logging.ERROR), "%s", ctypes.string_at(msg, n).decode("utf-8", "replace"))
+    except Exception:  # pragma: no cover - a broken handler must not break warden's thread
+        pass
+
+
+# One C callback for every verifier, alive as long as the module: a
+# verifier's refresher thread may call it until the verifier is freed (the
+# free waits for a call in flight; ctypes releases the GIL while it waits).
+_log_sink = _n.LOG_FN(_log_event)
+
+
 class Verifier:
     """A loaded warden config: verifies JWTs, API keys and Basic credentials.
 
@@ -452,7 +477,7 @@ class Verifier:
         p = os.fsencode(path)
         out = ctypes.c_void_p()
         err = ctypes.create_string_buffer(2048)
-        rc = _n.verifier_new_from_file(p, len(p), ctypes.byref(out), err, len(err))
+        rc = _n.verifier_new_from_file_with_logger(p, len(p), _log_sink, None, ctypes.byref(out), err, len(err))
         return cls._made(rc, out, err)
 
     @classmethod
@@ -462,7 +487,7 @@ class Verifier:
         text = _as_json(config, "config")
         out = ctypes.c_void_p()
         err = ctypes.create_string_buffer(2048)
-        rc = _n.verifier_new_from_json(text, len(text), ctypes.byref(out), err, len(err))
+        rc = _n.verifier_new_from_json_with_logger(text, len(text), _log_sink, None, ctypes.byref(out), err, len(err))
         return cls._made(rc, out, err)
 
     @classmethod

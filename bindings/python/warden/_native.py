@@ -15,6 +15,7 @@ import ctypes
 import os
 import sys
 from ctypes import (
+    CFUNCTYPE,
     POINTER,
     Structure,
     c_bool,
@@ -115,11 +116,16 @@ result_free = _fn("warden_result_free", None, _P)
 result_scope = _fn("warden_result_scope", c_uint32, _P, c_size_t, _ptr_p, _size_p)
 result_scopes = _fn("warden_result_scopes", c_uint32, _P, _P, c_size_t, _size_p)
 
-verifier_new_from_file = _fn(
-    "warden_verifier_new_from_file", c_uint32, c_char_p, c_size_t, POINTER(c_void_p), c_char_p, c_size_t
+# void (*warden_log_fn)(void *user_data, uint32_t level, const char *msg, size_t msg_len)
+LOG_FN = CFUNCTYPE(None, c_void_p, c_uint32, c_void_p, c_size_t)
+LOG_INFO, LOG_WARN, LOG_ERROR = 1, 2, 3
+verifier_new_from_file_with_logger = _fn(
+    "warden_verifier_new_from_file_with_logger",
+    c_uint32, c_char_p, c_size_t, LOG_FN, c_void_p, POINTER(c_void_p), c_char_p, c_size_t,
 )
-verifier_new_from_json = _fn(
-    "warden_verifier_new_from_json", c_uint32, _u8p, c_size_t, POINTER(c_void_p), c_char_p, c_size_t
+verifier_new_from_json_with_logger = _fn(
+    "warden_verifier_new_from_json_with_logger",
+    c_uint32, _u8p, c_size_t, LOG_FN, c_void_p, POINTER(c_void_p), c_char_p, c_size_t,
 )
 verifier_free = _fn("warden_verifier_free", None, _P)
 verifier_reload = _fn("warden_verifier_reload", c_uint32, _P)
