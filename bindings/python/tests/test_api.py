@@ -327,3 +327,23 @@ def test_remote_key_events_go_to_the_warden_logger(caplog):
     n = len(events())
     time.sleep(0.4)
     assert len(events()) == n
+
+
+def test_open_verifiers_stop_logging_at_exit(tmp_path):
+    # A verifier left open with a failing provider: the interpreter exits
+    # cleanly (its retries stop logging before finalization).
+    import subprocess
+    import sys
+
+    script = tmp_path / "open_at_exit.py"
+    script.write_text(
+        "import time, warden\n"
+        "cfg = {'jwt': {'jwks_uri': 'http://127.0.0.1:9/jwks', 'allow_insecure_loopback': True,\n"
+        "               'refresh': {'min_s': 0.01, 'max_s': 0.02, 'timeout_s': 0.05}}}\n"
+        "vs = [warden.Verifier.from_config(cfg) for _ in range(8)]\n"
+        "time.sleep(0.3)\n"
+        "print('done')\n"
+    )
+    for _ in range(5):
+        r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == "done\n", (r.returncode, r.stderr[-2000:])

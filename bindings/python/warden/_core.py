@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import binascii
 import copy
 import ctypes
@@ -11,6 +12,7 @@ import math
 import os
 import struct
 import threading
+import weakref
 from typing import Any, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _native as _n
@@ -442,6 +444,18 @@ def _log_event(_user_data: Any, level: int, msg: int, n: int) -> None:
 # verifier's refresher thread may call it until the verifier is freed (the
 # free waits for a call in flight; ctypes releases the GIL while it waits).
 _log_sink = _n.LOG_FN(_log_event)
+# Verifiers still open at exit stop logging before the interpreter
+# finalizes: a foreign thread entering Python then would be ended by the
+# interpreter (pthread_exit) in the middle of warden's code.
+_open_verifiers: "weakref.WeakSet[Verifier]" = weakref.WeakSet()
+
+
+@atexit.register
+def _quiet_at_exit() -> None:
+    for v in list(_open_verifiers):
+        h = v._h
+        if h:
+            _n.verifier_set_logger(h, _n.LOG_FN(), None)  # a NULL function: no logger
 
 
 class Verifier:
@@ -468,6 +482,7 @@ class Verifier:
         self = object.__new__(cls)
         self._h = handle
         self._hp = ctypes.c_void_p(handle)  # what the verify calls pass (cheaper than an int)
+        _open_verifiers.add(self)
         return self
 
     @classmethod
