@@ -67,4 +67,11 @@ static inline uint32_t wg_verify(int op, uintptr_t verifier, const uint8_t *a, s
     return rc;
 }
 
+/* The Go log sink (logger.go, //export), as a warden_log_fn. */
+extern void wardenGoLog(void *user_data, uint32_t level, char *msg, size_t msg_len);
+
+static inline warden_log_fn wg_log_fn(void) {
+    return (warden_log_fn)wardenGoLog;
+}
+
 #endif

@@ -30,6 +30,10 @@
 // buffers, and allocate nothing in steady state (their strings alias the
 // Result's buffer and change when it is reused). Middleware protects a
 // net/http handler.
+//
+// Configs with remote keys (jwks_uri, discovery) log their key-set fetches
+// through log/slog (slog.Default(), or the logger given to SetLogger): a
+// failed fetch, after which the last good key set keeps serving, at Warn.
 package warden
 
 //go:generate sh -c "cd ../.. && cargo build --release --lib"

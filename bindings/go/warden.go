@@ -64,12 +64,13 @@ type inflightShard struct {
 }
 
 // Open loads the config file at path (SPEC §1). Relative jwks_file and
-// htpasswd_file names are relative to the file.
+// htpasswd_file names are relative to the file. A config with remote keys
+// fetches them here first; key-set events are logged (see Logger).
 func Open(path string) (*Verifier, error) {
 	var out *C.warden_verifier
 	var errBuf [2048]C.char
 	p := unsafe.StringData(path)
-	rc := C.warden_verifier_new_from_file((*C.char)(unsafe.Pointer(p)), C.size_t(len(path)), &out, &errBuf[0], C.size_t(len(errBuf)))
+	rc := C.warden_verifier_new_from_file_with_logger((*C.char)(unsafe.Pointer(p)), C.size_t(len(path)), C.wg_log_fn(), nil, &out, &errBuf[0], C.size_t(len(errBuf)))
 	runtime.KeepAlive(path)
 	return made(rc, out, &errBuf[0])
 }
@@ -79,7 +80,7 @@ func Open(path string) (*Verifier, error) {
 func OpenConfig(json []byte) (*Verifier, error) {
 	var out *C.warden_verifier
 	var errBuf [2048]C.char
-	rc := C.warden_verifier_new_from_json(u8(json), C.size_t(len(json)), &out, &errBuf[0], C.size_t(len(errBuf)))
+	rc := C.warden_verifier_new_from_json_with_logger(u8(json), C.size_t(len(json)), C.wg_log_fn(), nil, &out, &errBuf[0], C.size_t(len(errBuf)))
 	runtime.KeepAlive(json)
 	return made(rc, out, &errBuf[0])
 }

@@ -1,0 +1,39 @@
+package warden
+
+/*
+#include <stdint.h>
+#include <stddef.h>
+*/
+import "C"
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Logger is where warden's remote key-set events go (configs with jwks_uri
+// or discovery only): a failed fetch (the last good key set keeps serving)
+// at slog.LevelWarn, a fetched set that conflicts with the config at
+// slog.LevelError, a successful fetch at slog.LevelInfo. nil (the default)
+// means slog.Default() at the time of the event. The first fetch happens in
+// Open / OpenConfig; later ones on warden's refresher thread.
+func SetLogger(l *slog.Logger) { logger.Store(l) }
+
+var logger atomic.Pointer[slog.Logger]
+
+var logLevels = [...]slog.Level{1: slog.LevelInfo, 2: slog.LevelWarn, 3: slog.LevelError}
+
+//export wardenGoLog
+func wardenGoLog(_ unsafe.Pointer, level C.uint32_t, msg *C.char, n C.size_t) {
+	l := logger.Load()
+	if l == nil {
+		l = slog.Default()
+	}
+	lv := slog.LevelError
+	if int(level) < len(logLevels) && level > 0 {
+		lv = logLevels[level]
+	}
+	l.Log(context.Background(), lv, "warden: "+C.GoStringN(msg, C.int(n)))
+}
