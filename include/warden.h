@@ -558,8 +558,12 @@ uint32_t warden_verifier_set_logger(const struct warden_verifier *v,
 // `warden_verifier_set_logger`) installed before the config's remote key
 // sources are first fetched, so that a failure of that first fetch (an
 // unreachable provider at start-up: the configured keys serve meanwhile)
-// is logged with its reason. `f` may be NULL (no logger). On failure
-// nothing was logged and nothing keeps `user_data`.
+// is logged with its reason. `f` may be NULL (no logger).
+//
+// Returns what `warden_verifier_new_from_file` returns: `WARDEN_CODE_OK`,
+// `WARDEN_CODE_CONFIG` or `WARDEN_CODE_INVALID_ARGUMENT`, with the same
+// `*out` and `err_buf`. On failure nothing was logged and nothing keeps
+// `user_data`.
 uint32_t warden_verifier_new_from_file_with_logger(const char *path,
                                                    size_t path_len,
                                                    warden_log_fn f,
@@ -570,6 +574,8 @@ uint32_t warden_verifier_new_from_file_with_logger(const char *path,
 
 // `warden_verifier_new_from_json` with a log sink installed before the
 // first remote fetch; see `warden_verifier_new_from_file_with_logger`.
+// Returns what `warden_verifier_new_from_json` returns (`WARDEN_CODE_OK`,
+// `WARDEN_CODE_CONFIG`, `WARDEN_CODE_INVALID_ARGUMENT`).
 uint32_t warden_verifier_new_from_json_with_logger(const uint8_t *json,
                                                    size_t len,
                                                    warden_log_fn f,

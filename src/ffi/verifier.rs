@@ -333,8 +333,12 @@ pub unsafe extern "C" fn warden_verifier_set_logger(
 /// `warden_verifier_set_logger`) installed before the config's remote key
 /// sources are first fetched, so that a failure of that first fetch (an
 /// unreachable provider at start-up: the configured keys serve meanwhile)
-/// is logged with its reason. `f` may be NULL (no logger). On failure
-/// nothing was logged and nothing keeps `user_data`.
+/// is logged with its reason. `f` may be NULL (no logger).
+///
+/// Returns what `warden_verifier_new_from_file` returns: `WARDEN_CODE_OK`,
+/// `WARDEN_CODE_CONFIG` or `WARDEN_CODE_INVALID_ARGUMENT`, with the same
+/// `*out` and `err_buf`. On failure nothing was logged and nothing keeps
+/// `user_data`.
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_new_from_file_with_logger(
     path: *const c_char,
@@ -354,6 +358,8 @@ pub unsafe extern "C" fn warden_verifier_new_from_file_with_logger(
 
 /// `warden_verifier_new_from_json` with a log sink installed before the
 /// first remote fetch; see `warden_verifier_new_from_file_with_logger`.
+/// Returns what `warden_verifier_new_from_json` returns (`WARDEN_CODE_OK`,
+/// `WARDEN_CODE_CONFIG`, `WARDEN_CODE_INVALID_ARGUMENT`).
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_new_from_json_with_logger(
     json: *const u8,
