@@ -135,11 +135,7 @@ pub unsafe extern "C" fn warden_verifier_new_from_file(
     err_buf: *mut c_char,
     err_buf_len: usize,
 ) -> u32 {
-    let load = || -> Arg<Result<Verifier, ConfigError>> {
-        let p = bytes(path as *const u8, path_len)?;
-        Ok(Verifier::from_file(path_of(p)))
-    };
-    construct(load, out, err_buf, err_buf_len)
+    warden_verifier_new_from_file_with_logger(path, path_len, None, ptr::null_mut(), out, err_buf, err_buf_len)
 }
 
 /// Load a config from JSON text `(json, len)` (UTF-8, not NUL-terminated).
@@ -160,8 +156,7 @@ pub unsafe extern "C" fn warden_verifier_new_from_json(
     err_buf: *mut c_char,
     err_buf_len: usize,
 ) -> u32 {
-    let load = || -> Arg<Result<Verifier, ConfigError>> { Ok(Verifier::from_json(bytes(json, len)?)) };
-    construct(load, out, err_buf, err_buf_len)
+    warden_verifier_new_from_json_with_logger(json, len, None, ptr::null_mut(), out, err_buf, err_buf_len)
 }
 
 /// Free a verifier. NULL is a no-op. No other thread may be using it, and it
