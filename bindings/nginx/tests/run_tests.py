@@ -588,17 +588,26 @@ def test_reload(ng, port):
     write_reload(cfg, RELOAD_B, "r2")
 
 
+def own_nginx(tmp, name, module):
+    """An nginx of a test's own in tmp/name (readable by the workers, with an
+    index.html to serve): its prefix, the Nginx, a free port, and the head
+    and temp-path parts of a configuration."""
+    prefix = os.path.join(tmp, name)
+    os.makedirs(prefix, exist_ok=True)
+    os.chmod(prefix, 0o755)
+    with open(os.path.join(prefix, "index.html"), "w") as f:
+        f.write("ok\n")
+    ng = harness.Nginx(prefix, "", module)
+    main_, temps = ng.head()
+    return prefix, ng, harness.free_port(), main_, temps
+
+
 def test_workers(tmp, module, vectors_dir):
     """Two workers: the status page adds up what both counted."""
     ec = json.load(open(os.path.join(vectors_dir, "jwt_ec.json")))
     case = next(c for c in ec["cases"] if c["expect"] == "ok" and "repeat" not in c)
-    prefix = os.path.join(tmp, "two-workers")
-    os.makedirs(prefix, exist_ok=True)
-    os.chmod(prefix, 0o755)
+    prefix, ng, port, main_, temps = own_nginx(tmp, "two-workers", module)
     cfg = write_unit(os.path.join(prefix, "cfg"), ec)
-    port = harness.free_port()
-    ng = harness.Nginx(prefix, "", module)
-    main_, temps = ng.head()
     ng.write_conf(main_ + "worker_processes 2;\nevents { accept_mutex off; }\nhttp {\n" + temps + f"""
     access_log off;
     server {{
@@ -609,8 +618,6 @@ def test_workers(tmp, module, vectors_dir):
     }}
 }}
 """)
-    with open(os.path.join(prefix, "index.html"), "w") as f:
-        f.write("ok\n")
     try:
         ng.start(port)
         check("two workers running", len(ng.worker_pids()) == 2, str(ng.worker_pids()))
@@ -645,16 +652,11 @@ def test_remote_key_events(tmp, module):
     at nginx -t and at each worker's start (logged by the thread that makes
     the verifier), the refresher thread's retries (queued, logged by the
     worker's event loop within a second)."""
-    prefix = os.path.join(tmp, "remote-events")
-    os.makedirs(prefix, exist_ok=True)
-    os.chmod(prefix, 0o755)
+    prefix, ng, port, main_, temps = own_nginx(tmp, "remote-events", module)
     cfg = os.path.join(prefix, "remote.json")
     with open(cfg, "w") as f:
         json.dump({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
                            "refresh": {"min_s": 0.2, "max_s": 0.3, "timeout_s": 0.2}}}, f)
-    port = harness.free_port()
-    ng = harness.Nginx(prefix, "", module)
-    main_, temps = ng.head()
     ng.write_conf(main_ + "worker_processes 1;\nevents {}\nhttp {\n" + temps + f"""
     access_log off;
     server {{
@@ -663,8 +665,6 @@ def test_remote_key_events(tmp, module):
     }}
 }}
 """)
-    with open(os.path.join(prefix, "index.html"), "w") as f:
-        f.write("ok\n")
     mark = f'warden: "{cfg}": '
     r = ng.test_config()
     check("remote keys: nginx -t shows why the first fetch failed",
