@@ -509,7 +509,8 @@ fn logger_install_and_removal() {
         );
         assert_eq!((rc, text(&err), v.is_null()), (OK, "", false));
         warden_verifier_free(v);
-        let rc = warden_verifier_new_from_json_with_logger(json.as_ptr(), json.len(), None, ud, &mut v, ptr::null_mut(), 0);
+        let rc =
+            warden_verifier_new_from_json_with_logger(json.as_ptr(), json.len(), None, ud, &mut v, ptr::null_mut(), 0);
         assert_eq!(rc, OK);
         warden_verifier_free(v);
         let bad = exact(b"{\"jwt\": 1}");
@@ -524,7 +525,8 @@ fn logger_install_and_removal() {
         );
         assert_eq!((rc, v.is_null()), (CONFIG, true));
         assert!(!text(&err).is_empty());
-        let rc = warden_verifier_new_from_file_with_logger(ptr::null(), 1, Some(log_sink), ud, &mut v, ptr::null_mut(), 0);
+        let rc =
+            warden_verifier_new_from_file_with_logger(ptr::null(), 1, Some(log_sink), ud, &mut v, ptr::null_mut(), 0);
         assert_eq!(rc, INVALID);
     }
     // Nothing here fetches remote keys, so nothing was logged.
