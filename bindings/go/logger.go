@@ -13,8 +13,8 @@ import (
 	"unsafe"
 )
 
-// Logger is where warden's remote key-set events go (configs with jwks_uri
-// or discovery only): a failed fetch (the last good key set keeps serving)
+// SetLogger sets where warden's remote key-set events go (configs with
+// jwks_uri or discovery only): a failed fetch (the last good key set keeps serving)
 // at slog.LevelWarn, a fetched set that conflicts with the config at
 // slog.LevelError, a successful fetch at slog.LevelInfo. nil (the default)
 // means slog.Default() at the time of the event. The first fetch happens in
