@@ -256,7 +256,7 @@ mod tests {
         // Short tokens (no 8-byte tail), tokens differing only in the tail,
         // and tokens differing only in length: each is found again, and
         // distinct tails land in many slots.
-        let c = TokenCache::new(1024);
+        let c = TokenCache::new(2048); // 1,024 buckets: spread over as many places as ever
         let tokens: Vec<Vec<u8>> = (1..40usize)
             .map(|n| (0..n).map(|i| b'a' + (i % 26) as u8).collect())
             .chain((0..200u32).map(|i| format!("h.p.sig{i:08}").into_bytes()))
@@ -267,7 +267,7 @@ mod tests {
             assert_eq!(c.get(t), Some([i as u8; 32]), "{t:?}");
             used.insert(c.bucket(t) as *const _ as usize);
         }
-        assert!(used.len() > 160, "{} buckets for {} tokens", used.len(), tokens.len());
+        assert!(used.len() > 180, "{} buckets for {} tokens", used.len(), tokens.len());
     }
 
     /// Distinct tokens that the cache puts in one bucket.
