@@ -353,15 +353,17 @@ static const char *ngx_http_warden_refusal_names[4] = {
 #define WDN_LOG_MSG               480
 
 typedef struct {
+    ngx_http_warden_verifier_t  *vf;
+    ngx_uint_t                   level;
+    size_t                       len;
+    u_char                       text[WDN_LOG_MSG];
+} ngx_http_warden_logev_t;
+
+typedef struct {
     pthread_mutex_t              mu;
     ngx_uint_t                   n;
     ngx_uint_t                   dropped;
-    struct {
-        ngx_http_warden_verifier_t  *vf;
-        ngx_uint_t                   level;
-        size_t                       len;
-        u_char                       text[WDN_LOG_MSG];
-    }                            q[WDN_LOG_QUEUE];
+    ngx_http_warden_logev_t      q[WDN_LOG_QUEUE];
 } ngx_http_warden_logq_t;
 
 static ngx_http_warden_logq_t  ngx_http_warden_logq = {
@@ -1867,23 +1869,23 @@ ngx_http_warden_log_event(void *data, uint32_t level, const char *msg,
 static void
 ngx_http_warden_log_drain(ngx_log_t *log)
 {
-    ngx_uint_t               i, n, dropped;
-    ngx_http_warden_logq_t  *lq = &ngx_http_warden_logq;
-    static ngx_http_warden_logq_t  out;
+    ngx_uint_t                      i, n, dropped;
+    ngx_http_warden_logq_t         *lq = &ngx_http_warden_logq;
+    static ngx_http_warden_logev_t  out[WDN_LOG_QUEUE];
 
     if (pthread_mutex_lock(&lq->mu) != 0) {
         return;
     }
     n = lq->n;
     dropped = lq->dropped;
-    ngx_memcpy(out.q, lq->q, n * sizeof(lq->q[0]));
+    ngx_memcpy(out, lq->q, n * sizeof(out[0]));
     lq->n = 0;
     lq->dropped = 0;
     (void) pthread_mutex_unlock(&lq->mu);
 
     for (i = 0; i < n; i++) {
-        ngx_log_error(out.q[i].level, log, 0, "warden: \"%V\": %*s",
-                      &out.q[i].vf->path, out.q[i].len, out.q[i].text);
+        ngx_log_error(out[i].level, log, 0, "warden: \"%V\": %*s",
+                      &out[i].vf->path, out[i].len, out[i].text);
     }
     if (dropped) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
