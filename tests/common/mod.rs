@@ -3,6 +3,8 @@
 
 pub mod https;
 pub mod mint;
+#[cfg(feature = "remote-jwks")]
+pub mod remote;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
