@@ -8,8 +8,9 @@ use crate::config::Snapshot;
 use crate::ratelimit::{FailureBudget, RateLimiter};
 use crate::revocation::Blocklist;
 use crate::stats::Stats;
+use arc_swap::ArcSwapOption;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread::Thread;
 
 /// Most names tracked for rate limits and failure budgets each.
@@ -40,6 +41,9 @@ pub(crate) struct View {
     pub revoked: Arc<Blocklist>,
     /// Set once its verifier has replaced it or was dropped (see `retire`).
     retired: AtomicBool,
+    /// [`forks`] when it was made: a view from before a `fork()` counts as
+    /// retired in the child, so that each verifier is looked at again there.
+    fork: u64,
 }
 
 /// Views retired so far, by every verifier in the process.
@@ -55,6 +59,40 @@ pub(crate) fn retirements() -> u64 {
     RETIREMENTS.load(Ordering::Acquire)
 }
 
+/// `fork()`s this process is a child of, counted once a refresher thread
+/// has ever run (see [`watch_forks`]).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times this process was forked off (0 in the original one).
+/// Threads do not survive `fork()`: a verifier whose refresher thread was
+/// started under another count has none in this process.
+#[inline]
+pub(crate) fn forks() -> u64 {
+    FORKS.load(Ordering::Acquire)
+}
+
+/// Count forks from now on. A child counts its fork and makes every
+/// scratch sweep its views: the views from before the fork count as
+/// retired ([`View::is_retired`]), so the next verification with each
+/// verifier loads its view again, and that (`Inner::load_view`) starts the
+/// refresher the child lacks. Only atomics: async-signal-safe, as a child
+/// handler must be.
+pub(crate) fn watch_forks() {
+    #[cfg(unix)]
+    {
+        extern "C" fn forked_child() {
+            FORKS.fetch_add(1, Ordering::AcqRel);
+            RETIREMENTS.fetch_add(1, Ordering::Release);
+        }
+        static WATCH: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registers a handler that only touches atomics; a failure
+        // (ENOMEM) leaves children without a refresher, as before.
+        WATCH.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(forked_child));
+        });
+    }
+}
+
 impl View {
     pub fn new(snap: Snapshot) -> View {
         let caches = Arc::new(Caches::new(snap.cache));
@@ -62,7 +100,7 @@ impl View {
     }
 
     fn of(snap: Arc<Snapshot>, caches: Arc<Caches>, revoked: Arc<Blocklist>) -> View {
-        View { snap, caches, revoked, retired: AtomicBool::new(false) }
+        View { snap, caches, revoked, retired: AtomicBool::new(false), fork: forks() }
     }
 
     /// This view with another snapshot: same run-time revocations, and the
@@ -88,10 +126,11 @@ impl View {
         RETIREMENTS.fetch_add(1, Ordering::Release);
     }
 
-    /// Has [`View::retire`] been called (as of the last [`retirements`] read)?
+    /// Has [`View::retire`] been called (as of the last [`retirements`]
+    /// read), or was the process forked since it was made?
     #[inline]
     pub fn is_retired(&self) -> bool {
-        self.retired.load(Ordering::Relaxed)
+        self.retired.load(Ordering::Relaxed) || self.fork != forks()
     }
 }
 
@@ -100,8 +139,9 @@ pub(crate) struct Runtime {
     pub rates: RateLimiter,
     pub failures: FailureBudget,
     pub stats: Stats,
-    /// The remote-JWKS refresher, once started.
-    pub refresher: OnceLock<Thread>,
+    /// The remote-JWKS refresher last started (in this process or, after
+    /// a `fork()`, in the parent: waking that one does nothing).
+    pub refresher: ArcSwapOption<Thread>,
 }
 
 impl Runtime {
@@ -110,14 +150,14 @@ impl Runtime {
             rates: RateLimiter::new(MAX_TRACKED_NAMES),
             failures: FailureBudget::new(MAX_TRACKED_NAMES),
             stats: Stats::default(),
-            refresher: OnceLock::new(),
+            refresher: ArcSwapOption::empty(),
         }
     }
 
     /// Wake the refresher (a token met an unknown kid, or shutdown). Lock-free.
     #[inline]
     pub fn wake_refresher(&self) {
-        if let Some(t) = self.refresher.get() {
+        if let Some(t) = &*self.refresher.load() {
             t.unpark();
         }
     }

@@ -45,6 +45,7 @@ pub(crate) struct Inner {
     /// Serializes writers (reload, key swaps, revocations); readers never take it.
     writer: Mutex<()>,
     remote: Mutex<remote::RemoteState>,
+    refresh: remote::Refresher,
     /// Called under the read lock, so that replacing or removing it (the
     /// write lock) waits for calls in flight: once `set_logger` or the
     /// verifier's drop returns, the old logger is never called again (a C
@@ -78,9 +79,23 @@ impl Inner {
     /// let go, or on first use) loaded afresh and kept; and the slot's shard
     /// of this verifier's counters (claimed on first use).
     #[inline]
-    fn view<'a>(&self, views: &'a mut Views) -> (&'a View, &'a Tally) {
+    fn view<'a>(self: &Arc<Self>, views: &'a mut Views) -> (&'a View, &'a Tally) {
         let ViewSlot { view, tally, .. } = views.slot(self.id);
-        (view.get_or_insert_with(|| self.view.load_full()), tally.get_or_insert_with(|| self.rt.stats.claim()))
+        (view.get_or_insert_with(|| self.load_view()), tally.get_or_insert_with(|| self.rt.stats.claim()))
+    }
+
+    /// The view in force, for a scratch that does not hold it. In a child
+    /// process this is where a verifier first finds itself after the fork
+    /// (views from before it count as retired), so it starts the refresher
+    /// the child lacks here.
+    #[cold]
+    #[inline(never)]
+    fn load_view(self: &Arc<Self>) -> Arc<View> {
+        let v = self.view.load_full();
+        if v.snap.remotes().next().is_some() {
+            self.ensure_refresher();
+        }
+        v
     }
 
     /// The snapshot in force.
@@ -135,6 +150,7 @@ impl Verifier {
                 rt,
                 writer: Mutex::new(()),
                 remote: Mutex::new(remote::RemoteState::default()),
+                refresh: remote::Refresher::default(),
                 logger: RwLock::new(logger),
                 shutdown: AtomicBool::new(false),
             }),

@@ -5,9 +5,12 @@ use super::{Inner, Verifier};
 use crate::config::Snapshot;
 use crate::jwks::{self, LogLevel, RemoteSpec};
 use crate::keys::KeySet;
+use crate::runtime::{forks, watch_forks};
 use crate::stats::Counter;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Longest the refresher sleeps without looking at the snapshot again (so
@@ -19,7 +22,28 @@ pub(crate) struct RemoteState {
     /// Last good set per source id.
     sets: HashMap<String, Arc<KeySet>>,
     schedule: HashMap<String, Schedule>,
-    thread_started: bool,
+}
+
+/// Where the refresher thread runs and whether it may. Threads do not
+/// survive `fork()`, so both are kept as the fork count ([`forks`]) they
+/// hold for: a child sees no refresher and no pause of its parent's.
+pub(crate) struct Refresher {
+    /// The fork count under which the running refresher was started
+    /// (`NONE`: none was, or it stopped).
+    running_in: AtomicU64,
+    /// The fork count under which background refresh was paused (`NONE`: it was not).
+    paused_in: AtomicU64,
+    /// The thread last started, to wait for in [`Verifier::pause_refresh`],
+    /// with the fork count it was started under.
+    handle: Mutex<Option<(JoinHandle<()>, u64)>>,
+}
+
+const NONE: u64 = u64::MAX;
+
+impl Default for Refresher {
+    fn default() -> Refresher {
+        Refresher { running_in: AtomicU64::new(NONE), paused_in: AtomicU64::new(NONE), handle: Mutex::new(None) }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -165,33 +189,95 @@ impl Verifier {
             };
             self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()).schedule.insert(id, sched);
         }
-        let start = {
-            let mut r = self.inner.remote.lock().unwrap_or_else(|e| e.into_inner());
-            !std::mem::replace(&mut r.thread_started, true)
-        };
-        if start {
-            let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-            let spawned = std::thread::Builder::new().name("warden-jwks".into()).spawn(move || refresher(weak));
-            match spawned {
-                Ok(h) => {
-                    let _ = self.inner.rt.refresher.set(h.thread().clone());
+        self.inner.ensure_refresher();
+    }
+
+    /// Stop refreshing remote key sets in the background in this process,
+    /// waiting for the refresher thread to finish what it is doing (at
+    /// most one fetch) and exit: for a process that only hands the
+    /// verifier to the children it forks (nginx's master), so that it makes
+    /// no requests of its own and holds no lock when it forks. Children
+    /// refresh on their own regardless; configs (re)loaded meanwhile still
+    /// fetch their new sources once. Undone by [`Verifier::resume_refresh`].
+    pub fn pause_refresh(&self) {
+        let inner = &self.inner;
+        inner.refresh.paused_in.store(forks(), Ordering::Release);
+        inner.rt.wake_refresher();
+        let handle = inner.refresh.handle.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match handle {
+            Some((h, fork)) if fork == forks() && h.thread().id() != std::thread::current().id() => {
+                let _ = h.join();
+            }
+            // Started before a fork: that thread is not in this process.
+            Some((h, fork)) if fork != forks() => std::mem::forget(h),
+            _ => {}
+        }
+    }
+
+    /// Refresh in the background again after [`Verifier::pause_refresh`].
+    pub fn resume_refresh(&self) {
+        self.inner.refresh.paused_in.store(NONE, Ordering::Release);
+        self.inner.ensure_refresher();
+    }
+}
+
+impl Inner {
+    fn refresh_paused(&self) -> bool {
+        self.refresh.paused_in.load(Ordering::Acquire) == forks()
+    }
+
+    /// Start the refresher unless one runs in this process, the verifier
+    /// is shutting down or refresh is paused here. Lock-free up to the
+    /// start itself (it runs on the verification path in a forked child,
+    /// where a lock a parent's thread held at the fork stays held).
+    pub(super) fn ensure_refresher(self: &Arc<Inner>) {
+        let fork = forks();
+        let running = self.refresh.running_in.load(Ordering::Acquire);
+        if running == fork || self.shutdown.load(Ordering::Acquire) || self.refresh_paused() {
+            return;
+        }
+        if self.refresh.running_in.compare_exchange(running, fork, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return; // another thread is starting it
+        }
+        watch_forks();
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        match std::thread::Builder::new().name("warden-jwks".into()).spawn(move || refresher(weak, fork)) {
+            Ok(h) => {
+                self.rt.refresher.store(Some(Arc::new(h.thread().clone())));
+                let old = self.refresh.handle.try_lock().ok().and_then(|mut g| g.replace((h, fork)));
+                if let Some((h, f)) = old {
+                    if f != fork {
+                        std::mem::forget(h); // a parent's thread: nothing to detach here
+                    }
                 }
-                Err(e) => {
-                    self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()).thread_started = false;
-                    self.inner.log(LogLevel::Error, &format!("cannot start the JWKS refresher thread: {e}"));
-                }
+            }
+            Err(e) => {
+                self.refresh.running_in.store(NONE, Ordering::Release);
+                self.log(LogLevel::Error, &format!("cannot start the JWKS refresher thread: {e}"));
             }
         }
     }
 }
 
-/// The refresher: one per verifier, holding only a weak reference.
-fn refresher(weak: Weak<Inner>) {
+/// The refresher: one per verifier and process, holding only a weak
+/// reference; `fork` is the fork count it was started under.
+fn refresher(weak: Weak<Inner>, fork: u64) {
     loop {
         let sleep = {
             let Some(inner) = weak.upgrade() else { return };
-            if inner.shutdown.load(std::sync::atomic::Ordering::Acquire) {
+            if inner.shutdown.load(Ordering::Acquire) {
                 return;
+            }
+            if inner.refresh_paused() {
+                // Let a resume start another; carry on if one came in
+                // between and started none.
+                let r = &inner.refresh.running_in;
+                let _ = r.compare_exchange(fork, NONE, Ordering::AcqRel, Ordering::Acquire);
+                if inner.refresh_paused()
+                    || r.compare_exchange(NONE, fork, Ordering::AcqRel, Ordering::Acquire).is_err()
+                {
+                    return;
+                }
             }
             inner.refresh_due()
         };
