@@ -554,6 +554,28 @@ uint32_t warden_verifier_set_logger(const struct warden_verifier *v,
                                     warden_log_fn f,
                                     void *user_data);
 
+// Stop refreshing remote key sets in the background in this process: the
+// refresher thread finishes what it is doing (at most one fetch, bounded
+// by the source's timeout), exits, and this returns then. For a process
+// that loads verifiers only to hand them to the children it forks (a
+// pre-forking server's master): it makes no requests of its own, and no
+// refresher holds a lock when it forks. The pause holds in this process
+// only: a child refreshes on its own (threads do not survive `fork()`, so
+// every child starts its own refresher at its first verification). A
+// reload still fetches the new config's sources once. A verifier without
+// remote key sources has nothing to pause.
+//
+// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+// Thread-safe.
+uint32_t warden_verifier_pause_refresh(const struct warden_verifier *v);
+
+// Undo `warden_verifier_pause_refresh` in this process: the refresher
+// starts again (if the config has remote key sources).
+//
+// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+// Thread-safe.
+uint32_t warden_verifier_resume_refresh(const struct warden_verifier *v);
+
 // `warden_verifier_new_from_file` with the log sink `(f, user_data)` (see
 // `warden_verifier_set_logger`) installed before the config's remote key
 // sources are first fetched, so that a failure of that first fetch (an

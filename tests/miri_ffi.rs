@@ -487,6 +487,11 @@ fn logger_install_and_removal() {
         assert_eq!(warden_verifier_set_logger(v, Some(log_sink), ud), OK); // replaces
         assert_eq!(warden_verifier_set_logger(v, None, ptr::null_mut()), OK);
         assert_eq!(warden_verifier_set_logger(ptr::null(), Some(log_sink), ud), INVALID);
+        // Nothing to pause without remote key sources.
+        assert_eq!(warden_verifier_pause_refresh(v), OK);
+        assert_eq!(warden_verifier_resume_refresh(v), OK);
+        assert_eq!(warden_verifier_pause_refresh(ptr::null()), INVALID);
+        assert_eq!(warden_verifier_resume_refresh(ptr::null()), INVALID);
         // Freed with a logger still installed: the closure goes with it.
         assert_eq!(warden_verifier_set_logger(v, Some(log_sink), ud), OK);
         warden_verifier_free(v);

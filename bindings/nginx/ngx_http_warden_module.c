@@ -346,8 +346,9 @@ static const char *ngx_http_warden_refusal_names[4] = {
  * and is logged at once (nginx -t shows it). Later ones come from warden's
  * refresher thread, where nginx's log writers (syslog included) must not
  * run: a worker queues them and its event loop logs them within a second;
- * the master, whose verifiers only serve nginx -t and the workers' fallback,
- * drops them (each worker logs its own).
+ * the master pauses its verifiers' refreshers (they only serve nginx -t and
+ * the workers' fallback), and would drop such events (each worker logs its
+ * own).
  */
 #define WDN_LOG_QUEUE             16
 #define WDN_LOG_MSG               480
@@ -2061,6 +2062,11 @@ ngx_http_warden_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
     vf->worker = vf->master;
 
+    /* the master only hands this copy to the workers it forks: no key-set
+     * requests of its own, and no refresher thread holding a lock when it
+     * forks (a worker using this copy refreshes it itself) */
+    (void) warden_verifier_pause_refresh(vf->master);
+
     cln = ngx_pool_cleanup_add(cf->cycle->pool, 0);
     if (cln == NULL) {
         warden_verifier_free(vf->master);
@@ -2628,6 +2634,9 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
                           "using the copy loaded by the master",
                           &vs[i]->path, err[0] ? err : warden_code_str(rc));
             vs[i]->worker = vs[i]->master;
+            /* paused where it was loaded; refreshed here (the same process
+             * when nginx runs without a master) */
+            (void) warden_verifier_resume_refresh(vs[i]->worker);
         }
         ngx_memzero(vs[i]->last, sizeof(vs[i]->last));
     }

@@ -324,6 +324,44 @@ pub unsafe extern "C" fn warden_verifier_set_logger(
     })
 }
 
+/// Stop refreshing remote key sets in the background in this process: the
+/// refresher thread finishes what it is doing (at most one fetch, bounded
+/// by the source's timeout), exits, and this returns then. For a process
+/// that loads verifiers only to hand them to the children it forks (a
+/// pre-forking server's master): it makes no requests of its own, and no
+/// refresher holds a lock when it forks. The pause holds in this process
+/// only: a child refreshes on its own (threads do not survive `fork()`, so
+/// every child starts its own refresher at its first verification). A
+/// reload still fetches the new config's sources once. A verifier without
+/// remote key sources has nothing to pause.
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_pause_refresh(v: *const warden_verifier) -> u32 {
+    guard(|| {
+        status((|| {
+            verifier(v)?.inner.pause_refresh();
+            Ok(OK)
+        })())
+    })
+}
+
+/// Undo `warden_verifier_pause_refresh` in this process: the refresher
+/// starts again (if the config has remote key sources).
+///
+/// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` when `v` is NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_resume_refresh(v: *const warden_verifier) -> u32 {
+    guard(|| {
+        status((|| {
+            verifier(v)?.inner.resume_refresh();
+            Ok(OK)
+        })())
+    })
+}
+
 /// `warden_verifier_new_from_file` with the log sink `(f, user_data)` (see
 /// `warden_verifier_set_logger`) installed before the config's remote key
 /// sources are first fetched, so that a failure of that first fetch (an

@@ -91,11 +91,8 @@ impl Inner {
     #[cold]
     #[inline(never)]
     fn load_view(self: &Arc<Self>) -> Arc<View> {
-        let v = self.view.load_full();
-        if v.snap.remotes().next().is_some() {
-            self.ensure_refresher();
-        }
-        v
+        self.ensure_refresher();
+        self.view.load_full()
     }
 
     /// The snapshot in force.

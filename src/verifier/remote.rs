@@ -227,13 +227,18 @@ impl Inner {
     }
 
     /// Start the refresher unless one runs in this process, the verifier
-    /// is shutting down or refresh is paused here. Lock-free up to the
-    /// start itself (it runs on the verification path in a forked child,
-    /// where a lock a parent's thread held at the fork stays held).
+    /// is shutting down, refresh is paused here or the config has no remote
+    /// source. Lock-free up to the start itself (it runs on the
+    /// verification path in a forked child, where a lock a parent's thread
+    /// held at the fork stays held).
     pub(super) fn ensure_refresher(self: &Arc<Inner>) {
         let fork = forks();
         let running = self.refresh.running_in.load(Ordering::Acquire);
-        if running == fork || self.shutdown.load(Ordering::Acquire) || self.refresh_paused() {
+        if running == fork
+            || self.shutdown.load(Ordering::Acquire)
+            || self.refresh_paused()
+            || self.view.load().snap.remotes().next().is_none()
+        {
             return;
         }
         if self.refresh.running_in.compare_exchange(running, fork, Ordering::AcqRel, Ordering::Acquire).is_err() {

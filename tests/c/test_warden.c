@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -764,6 +765,68 @@ static void test_logger(void) {
     CHECK(v == NULL && none.warnings == 0);
 }
 
+static uint64_t fetch_failures(const warden_verifier *v) {
+    uint64_t n = 0;
+    CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_JWKS_FETCH_FAILURE, &n), WARDEN_CODE_OK);
+    return n;
+}
+
+/* A pre-forking server's master pauses its refreshers; its children refresh
+ * on their own (threads do not survive fork()). */
+static void test_pause_refresh(void) {
+    static const char cfg[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/jwks\", "
+                              "\"allow_insecure_loopback\": true, "
+                              "\"refresh\": {\"min_s\": 0.05, \"max_s\": 0.1, \"timeout_s\": 0.2}}}";
+    warden_verifier *v = NULL;
+    char err[256];
+    CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)cfg, strlen(cfg), &v, err, sizeof err), WARDEN_CODE_OK);
+    CHECK_CODE(warden_verifier_pause_refresh(NULL), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_verifier_resume_refresh(NULL), WARDEN_CODE_INVALID_ARGUMENT);
+    for (int i = 0; i < 300 && fetch_failures(v) < 2; i++) sleep_ms(10);
+    CHECK(fetch_failures(v) >= 2); /* the refresher retries */
+    CHECK_CODE(warden_verifier_pause_refresh(v), WARDEN_CODE_OK);
+    uint64_t paused_at = fetch_failures(v);
+    sleep_ms(400);
+    CHECK(fetch_failures(v) == paused_at); /* no request once it returned */
+
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* The child's first verification starts its own refresher. */
+        warden_result r;
+        warden_result_init(&r);
+        static const char token[] = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsifQ.e30.AAAA";
+        uint32_t code = warden_verify_jwt(v, (const uint8_t *)token, strlen(token), 1.75e9, &r);
+        uint64_t born = fetch_failures(v);
+        int i = 0;
+        while (i++ < 300 && fetch_failures(v) < born + 2) sleep_ms(10);
+        if (code != WARDEN_CODE_UNSUPPORTED_ALG || fetch_failures(v) < born + 2) {
+            fprintf(stderr, "child: %s, %llu fetch failures since its start\n", warden_code_str(code),
+                    (unsigned long long)(fetch_failures(v) - born));
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(fetch_failures(v) == paused_at); /* the parent stays paused */
+
+    CHECK_CODE(warden_verifier_resume_refresh(v), WARDEN_CODE_OK);
+    for (int i = 0; i < 300 && fetch_failures(v) < paused_at + 2; i++) sleep_ms(10);
+    CHECK(fetch_failures(v) >= paused_at + 2);
+    warden_verifier_free(v);
+
+    /* Nothing to pause without remote key sources. */
+    static const char plain[] = "{\"jwt\": {\"jwks\": {\"keys\": [{\"kty\": \"oct\", \"alg\": \"HS256\", "
+                                "\"k\": \"YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU\"}]}}}";
+    CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)plain, strlen(plain), &v, err, sizeof err),
+               WARDEN_CODE_OK);
+    CHECK_CODE(warden_verifier_pause_refresh(v), WARDEN_CODE_OK);
+    CHECK_CODE(warden_verifier_resume_refresh(v), WARDEN_CODE_OK);
+    warden_verifier_free(v);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s <fixtures dir>\n", argv[0]);
@@ -778,5 +841,6 @@ int main(int argc, char **argv) {
     test_reload_and_keys();
     test_stats();
     test_logger();
+    test_pause_refresh();
     return report(argv[0]);
 }

@@ -647,6 +647,19 @@ def test_workers(tmp, module, vectors_dir):
         ng.stop()
 
 
+def refresher_threads(pid):
+    """warden's refresher threads in process pid (they are named)."""
+    task = f"/proc/{pid}/task"
+    names = []
+    for t in os.listdir(task):
+        try:
+            with open(os.path.join(task, t, "comm")) as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return names.count("warden-jwks")
+
+
 def test_remote_key_events(tmp, module):
     """Remote key-set events reach the error log: the first fetch's failure
     at nginx -t and at each worker's start (logged by the thread that makes
@@ -654,14 +667,22 @@ def test_remote_key_events(tmp, module):
     worker's event loop within a second)."""
     prefix, ng, port, main_, temps = own_nginx(tmp, "remote-events", module)
     cfg = os.path.join(prefix, "remote.json")
+    remote = {"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
+                      "refresh": {"min_s": 0.01, "max_s": 0.02, "timeout_s": 0.2}}}
     with open(cfg, "w") as f:
-        json.dump({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
-                           "refresh": {"min_s": 0.01, "max_s": 0.02, "timeout_s": 0.2}}}, f)
+        json.dump(remote, f)
+    # As root, a copy the workers cannot read: they use the master's, and
+    # refresh it themselves.
+    private = os.path.join(prefix, "remote-private.json")
+    with open(private, "w") as f:
+        json.dump(remote, f)
+    os.chmod(private, 0o600)
     ng.write_conf(main_ + "worker_processes 1;\nevents {}\nhttp {\n" + temps + f"""
     access_log off;
     server {{
         listen 127.0.0.1:{port};
         location /t/ {{ warden_config {cfg}; warden jwt; alias {prefix}/; }}
+        location /p/ {{ warden_config {private}; warden jwt; alias {prefix}/; }}
     }}
 }}
 """)
@@ -689,6 +710,20 @@ def test_remote_key_events(tmp, module):
               ng.log_tail(5))
         status, _, _ = request(port, "/t/", [("Authorization", "Bearer x.y.z")])
         check("remote keys: requests are answered meanwhile", status == 401, str(status))
+        # The master makes no requests: its refreshers are paused. The
+        # worker refreshes its own verifiers and, as root, the master's copy.
+        fallback = os.getuid() == 0
+        if fallback:
+            mark_p = f'warden: "{private}": '
+            check("remote keys: the worker refreshes the master's copy it uses",
+                  any("using the copy loaded by the master" in l and "remote-private.json" in l
+                      for l in ng.log_text().splitlines())
+                  and sum(mark_p in l and "127.0.0.1:9" in l for l in ng.log_text().splitlines()) >= 4,
+                  ng.log_tail(10))
+        threads = {pid: refresher_threads(pid) for pid in [ng.master_pid()] + ng.worker_pids()}
+        check("remote keys: refresher threads in the worker only",
+              threads[ng.master_pid()] == 0
+              and [threads[w] for w in ng.worker_pids()] == [2 if fallback else 1], str(threads))
     finally:
         ng.stop()
     log = ng.log_text()
