@@ -307,6 +307,25 @@ fn every_verdict_is_counted_however_scratches_come_and_go() {
 }
 
 #[test]
+fn a_revoked_jti_stays_revoked_through_the_leeway() {
+    let k = TestKey::hs256("k");
+    let v = Verifier::from_json(&config(&[&k], json!({}))).unwrap();
+    v.reload_from_json(&serde_json::to_vec(&json!({"jwt": {"jwks": jwks(&[&k]), "leeway_s": 60}})).unwrap()).unwrap();
+    let exp = NOW + 10.0;
+    let t = k.sign(&json!({"sub": "s", "jti": "stolen", "exp": exp}));
+    v.revoke(Target::Jti { jti: "stolen".into(), until: Some(exp) }, NOW);
+    assert_eq!(code(&v, &t, exp + 5.0), Code::Revoked);
+    // Another revocation past the token's exp prunes expired entries: this
+    // one is still accepted for the leeway, so it stays.
+    v.revoke(Target::ApiKeyId("other".into()), exp + 1.0);
+    assert_eq!(code(&v, &t, exp + 5.0), Code::Revoked);
+    assert_eq!(code(&v, &t, exp + 59.0), Code::Revoked);
+    assert_eq!(code(&v, &t, exp + 61.0), Code::Expired);
+    v.revoke(Target::ApiKeyId("another".into()), exp + 61.0);
+    assert!(!v.unrevoke(&Target::Jti { jti: "stolen".into(), until: None }), "pruned once past the leeway");
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

@@ -11,9 +11,10 @@ use std::collections::{HashMap, HashSet};
 /// What a revocation names.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
-    /// A token id. `until`: the token's `exp`; once `now` is past it the entry
-    /// is dropped (the token would be rejected as expired anyway), so the
-    /// list cannot grow forever. `None` keeps the entry until unrevoked.
+    /// A token id. `until`: the token's `exp`; once `now` is past it (and
+    /// past the config's largest `leeway_s`) the entry is dropped (the token
+    /// would be rejected as expired anyway), so the list cannot grow
+    /// forever. `None` keeps the entry until unrevoked.
     Jti { jti: String, until: Option<f64> },
     /// Every token for `sub` issued at or before `before` (and every token
     /// for `sub` without `iat`).
@@ -75,10 +76,10 @@ impl Blocklist {
 
     /// A copy with `t` added (a later cut-off for a subject replaces an
     /// earlier one; revoking never shortens what is already revoked), and
-    /// with jti entries whose token has expired by `now` dropped.
-    pub fn with(&self, t: Target, now: f64) -> Blocklist {
+    /// with jti entries whose `until` is not after `expired_by` dropped.
+    pub fn with(&self, t: Target, expired_by: f64) -> Blocklist {
         let mut b = self.clone();
-        b.prune(now);
+        b.prune(expired_by);
         match t {
             Target::Jti { jti, until } => {
                 let e = b.jti.entry(jti.into()).or_insert(until);

@@ -308,7 +308,10 @@ impl Verifier {
     pub fn revoke(&self, t: Target, now: f64) {
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let view = self.inner.view.load();
-        let next = view.with_revoked(view.revoked.with(t, now));
+        // A token is accepted until its exp plus the leeway: its jti entry
+        // (`until` = exp) is kept that long.
+        let leeway = view.snap.profiles.iter().map(|p| p.policy.leeway_s).fold(0.0, f64::max);
+        let next = view.with_revoked(view.revoked.with(t, now - leeway));
         self.inner.store_view(next);
         self.inner.rt.stats.bump(Counter::Revocation);
     }
