@@ -10,6 +10,8 @@
 //! the budget stricter, never looser).
 
 use dashmap::DashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A token bucket: `burst` verifications at once, refilled at `per_s`.
@@ -24,7 +26,7 @@ fn retry_secs(wait: f64) -> u64 {
     (wait.ceil() as u64).max(1)
 }
 
-/// Name under which new names are tracked once the map is full.
+/// Name under which new key ids are tracked once the map is full.
 const OVERFLOW: &str = "";
 
 /// GCRA state per API key id: the theoretical arrival time, as f64 bits.
@@ -89,15 +91,29 @@ impl RateLimiter {
 
 /// Basic failure budgets: at most `max` `bad_credentials` verdicts per name
 /// per 60 s window, counted from the window's first failure.
+///
+/// An attempt that is about to run the password hash is counted as a
+/// failure first ([`FailureBudget::reserve`]) and given back when the
+/// password is right ([`FailureBudget::refund`]): counting after the hash,
+/// guesses sent at once all passed the check while none had failed yet.
+///
+/// Names are kept as a keyed 128-bit hash: a guesser's made-up names (up to
+/// `max_token_bytes` each, up to `cap` of them) cost a fixed few dozen bytes
+/// each, not their length.
 pub struct FailureBudget {
     /// (window start in whole seconds) << 24 | failures in the window.
-    state: DashMap<Box<str>, AtomicU64>,
+    state: DashMap<u128, AtomicU64>,
+    keys: [RandomState; 2],
     cap: usize,
 }
 
 const WINDOW_S: u64 = 60;
 const COUNT_BITS: u32 = 24;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+/// The largest `max_failures_per_min` a budget can count to.
+pub const MAX_FAILURES: u32 = COUNT_MASK as u32;
+/// The entry new names share once the map is full (no name hashes to it).
+const OVERFLOW_KEY: u128 = 0;
 
 fn secs(now: f64) -> u64 {
     if now <= 0.0 {
@@ -107,9 +123,45 @@ fn secs(now: f64) -> u64 {
     }
 }
 
+/// A budget's state: its window's start and the failures counted in it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Window {
+    start: u64,
+    count: u64,
+}
+
+impl Window {
+    fn of(v: u64) -> Window {
+        Window { start: v >> COUNT_BITS, count: v & COUNT_MASK }
+    }
+
+    fn bits(self) -> u64 {
+        (self.start << COUNT_BITS) | self.count.min(COUNT_MASK)
+    }
+
+    /// Does the window hold at `now_s`? One that starts after `now_s` does
+    /// not: the clock went back (or a call had a bogus future `now`), and a
+    /// budget must not stay locked until then.
+    fn holds(self, now_s: u64) -> bool {
+        self.count > 0 && self.start <= now_s && now_s < self.start + WINDOW_S
+    }
+
+    /// Seconds until it ends, for `Retry-After`.
+    fn wait(self, now: f64) -> u64 {
+        retry_secs((self.start + WINDOW_S) as f64 - now)
+    }
+}
+
+/// What [`FailureBudget::reserve`] counted, to give back.
+#[derive(Clone, Copy, Debug)]
+pub struct Reservation {
+    key: u128,
+    start: u64,
+}
+
 impl FailureBudget {
     pub fn new(cap: usize) -> Self {
-        FailureBudget { state: DashMap::new(), cap: cap.max(16) }
+        FailureBudget { state: DashMap::new(), keys: [RandomState::new(), RandomState::new()], cap: cap.max(16) }
     }
 
     pub fn len(&self) -> usize {
@@ -120,56 +172,82 @@ impl FailureBudget {
         self.state.is_empty()
     }
 
+    fn key(&self, user: &str) -> u128 {
+        let k = (u128::from(self.keys[0].hash_one(user)) << 64) | u128::from(self.keys[1].hash_one(user));
+        k.max(OVERFLOW_KEY + 1)
+    }
+
+    /// The entry `user` is counted in, if any: its own, else (when the map
+    /// is full) the overflow entry.
+    fn entry(&self, key: u128) -> Option<dashmap::mapref::one::Ref<'_, u128, AtomicU64>> {
+        self.state.get(&key).or_else(|| if self.state.len() >= self.cap { self.state.get(&OVERFLOW_KEY) } else { None })
+    }
+
     /// Is `user` locked out at `now`? If so, for how many seconds.
     #[inline]
     pub fn check(&self, user: &str, max: u32, now: f64) -> Result<(), u64> {
-        let tracked = self.state.get(user);
-        let full = || if self.state.len() >= self.cap { self.state.get(OVERFLOW) } else { None };
-        let Some(a) = tracked.or_else(full) else {
+        let Some(a) = self.entry(self.key(user)) else {
             return Ok(());
         };
-        let v = a.load(Ordering::Acquire);
-        let (start, count) = (v >> COUNT_BITS, v & COUNT_MASK);
-        let now_s = secs(now);
-        if now_s < start + WINDOW_S && count >= max as u64 {
-            return Err(retry_secs((start + WINDOW_S) as f64 - now));
+        let w = Window::of(a.load(Ordering::Acquire));
+        if w.holds(secs(now)) && w.count >= u64::from(max) {
+            return Err(w.wait(now));
         }
         Ok(())
     }
 
-    /// Record one failure for `user` at `now`.
-    pub fn fail(&self, user: &str, now: f64) {
+    /// Count one failure for `user` at `now` before the password is
+    /// checked, unless the budget is spent (then the seconds to wait).
+    pub fn reserve(&self, user: &str, max: u32, now: f64) -> Result<Reservation, u64> {
         let now_s = secs(now);
-        let bump = |a: &AtomicU64| {
-            let _ = a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-                let (start, count) = (v >> COUNT_BITS, v & COUNT_MASK);
-                Some(if now_s >= start + WINDOW_S || v == 0 {
-                    (now_s << COUNT_BITS) | 1
+        let key = self.key(user);
+        let take = |key: u128, a: &AtomicU64| {
+            let mut cur = a.load(Ordering::Acquire);
+            loop {
+                let w = Window::of(cur);
+                let next = if w.holds(now_s) {
+                    if w.count >= u64::from(max) {
+                        return Err(w.wait(now));
+                    }
+                    Window { start: w.start, count: w.count + 1 }
                 } else {
-                    (start << COUNT_BITS) | (count + 1).min(COUNT_MASK)
-                })
-            });
-        };
-        if let Some(a) = self.state.get(user) {
-            bump(&a);
-            return;
-        }
-        let name = if self.state.len() < self.cap {
-            user
-        } else {
-            self.state.retain(|_, a| (a.load(Ordering::Relaxed) >> COUNT_BITS) + WINDOW_S > now_s);
-            if self.state.len() < self.cap {
-                user
-            } else {
-                OVERFLOW
+                    Window { start: now_s, count: 1 }
+                };
+                match a.compare_exchange_weak(cur, next.bits(), Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Ok(Reservation { key, start: next.start }),
+                    Err(x) => cur = x,
+                }
             }
         };
-        let a = self.state.entry(name.into()).or_insert_with(|| AtomicU64::new(0));
-        bump(&a);
+        if let Some(a) = self.state.get(&key) {
+            return take(key, &a);
+        }
+        let key = if self.state.len() < self.cap {
+            key
+        } else {
+            self.state.retain(|_, a| Window::of(a.load(Ordering::Relaxed)).holds(now_s));
+            if self.state.len() < self.cap {
+                key
+            } else {
+                OVERFLOW_KEY
+            }
+        };
+        let a = self.state.entry(key).or_insert_with(|| AtomicU64::new(0));
+        take(key, &a)
     }
 
-    /// Forget `user`'s failures (after a successful login the budget is not
-    /// reset: SPEC counts failures in a window, not consecutive ones).
+    /// Give back a reservation: the password was right. Nothing happens when
+    /// its window has ended since (the count it was in is gone).
+    pub fn refund(&self, r: Reservation) {
+        if let Some(a) = self.state.get(&r.key) {
+            let _ = a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                let w = Window::of(v);
+                (w.start == r.start && w.count > 0).then(|| Window { start: w.start, count: w.count - 1 }.bits())
+            });
+        }
+    }
+
+    /// Forget every name's failures.
     pub fn clear(&self) {
         self.state.clear();
     }
@@ -215,26 +293,75 @@ mod tests {
         let f = FailureBudget::new(100);
         for _ in 0..3 {
             assert!(f.check("u", 3, 1000.0).is_ok());
-            f.fail("u", 1000.0);
+            assert!(f.reserve("u", 3, 1000.0).is_ok());
         }
         assert_eq!(f.check("u", 3, 1000.0), Err(60));
+        assert_eq!(f.reserve("u", 3, 1000.0).map(|_| ()), Err(60), "spent: nothing more is counted");
         assert_eq!(f.check("u", 3, 1059.5), Err(1));
         assert!(f.check("v", 3, 1000.0).is_ok());
         assert!(f.check("u", 3, 1060.0).is_ok());
-        f.fail("u", 1060.0);
+        assert!(f.reserve("u", 3, 1060.0).is_ok());
         assert!(f.check("u", 3, 1060.0).is_ok());
     }
 
     #[test]
-    fn failure_map_is_bounded() {
+    fn a_right_password_gives_its_reservation_back() {
+        let f = FailureBudget::new(100);
+        let r = f.reserve("u", 2, 1000.0).unwrap();
+        let _ = f.reserve("u", 2, 1000.0).unwrap();
+        assert!(f.check("u", 2, 1000.0).is_err(), "attempts in flight count");
+        f.refund(r);
+        assert!(f.check("u", 2, 1000.0).is_ok());
+        // A reservation of a window that has ended gives nothing back.
+        let old = f.reserve("w", 1, 1000.0).unwrap();
+        let _ = f.reserve("w", 1, 1061.0).unwrap();
+        f.refund(old);
+        assert!(f.check("w", 1, 1061.0).is_err());
+    }
+
+    #[test]
+    fn concurrent_guesses_cannot_outrun_the_budget() {
+        let f = FailureBudget::new(100);
+        let passed = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        if f.reserve("alice", 3, 1000.0).is_ok() {
+                            passed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(passed.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_window_from_the_future_does_not_lock_a_name_until_then() {
+        let f = FailureBudget::new(100);
+        // A call with a bogus `now` (milliseconds for seconds), or a clock
+        // that went back: the window it started does not hold before it.
+        let _ = f.reserve("u", 1, 1.75e12).unwrap();
+        assert!(f.check("u", 1, 1.75e12).is_err());
+        assert!(f.check("u", 1, 1.75e9).is_ok());
+        assert!(f.reserve("u", 1, 1.75e9).is_ok());
+        assert!(f.check("u", 1, 1.75e9).is_err());
+    }
+
+    #[test]
+    fn failure_map_is_bounded_in_names_and_bytes() {
         let f = FailureBudget::new(16);
+        let long = "x".repeat(8000);
         for i in 0..1000 {
-            f.fail(&format!("u{i}"), 10.0);
+            let _ = f.reserve(&format!("{long}{i}"), 1000, 10.0);
         }
         assert!(f.len() <= 17);
         assert!(f.check("unseen", 1, 10.0).is_err(), "names past the cap share the overflow budget");
-        f.fail("later", 200.0);
+        let _ = f.reserve("later", 1000, 200.0);
         assert!(f.len() <= 17);
+        // Kept by a fixed-size hash, not by name.
+        assert_eq!(std::mem::size_of::<(u128, AtomicU64)>(), 32);
         f.clear();
         assert!(f.is_empty());
     }

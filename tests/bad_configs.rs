@@ -392,6 +392,13 @@ fn table() -> Vec<(&'static str, String, String, &'static str)> {
             "basic.max_failures_per_min".into(),
             "at least 1",
         ),
+        (
+            // Past what a budget counts to: it would never lock out.
+            "max_failures_per_min past the count",
+            s(json!({"basic": {"max_failures_per_min": 16_777_216}})),
+            "basic.max_failures_per_min".into(),
+            "from 0 to 16777215",
+        ),
         // Revocations and caches.
         (
             "sub_before not a number",

@@ -369,6 +369,46 @@ fn basic_cache_is_dropped_when_the_user_changes() {
 }
 
 #[test]
+fn guesses_sent_at_once_get_no_more_than_the_failure_budget() {
+    // A slow hash (the point of one): every guess is in flight at once.
+    let h = warden::basic::hash_password(b"right", 200_000).unwrap();
+    let cfg = json!({"basic": {"users": [{"user": "alice", "hash": h}], "max_failures_per_min": 3}});
+    let v = Verifier::from_json(cfg.to_string().as_bytes()).unwrap();
+    let start = std::sync::Barrier::new(16);
+    let codes: Vec<Code> = std::thread::scope(|s| {
+        let guess = || {
+            start.wait();
+            let mut sc = Scratch::new();
+            v.verify_basic(b"alice", b"wrong", NOW, &mut sc).map(|_| Code::Ok).unwrap_or_else(|r| r.code)
+        };
+        let threads: Vec<_> = (0..16).map(|_| s.spawn(guess)).collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let bad = codes.iter().filter(|&&c| c == Code::BadCredentials).count();
+    assert_eq!(bad, 3, "{codes:?}");
+    assert_eq!(codes.iter().filter(|&&c| c == Code::RateLimited).count(), 13);
+    // A right password gives back what it counted in advance: with one
+    // failure to go, a user may log in any number of times.
+    let v = Verifier::from_json(cfg.to_string().as_bytes()).unwrap();
+    let mut sc = Scratch::new();
+    for _ in 0..2 {
+        assert_eq!(v.verify_basic(b"alice", b"wrong", NOW, &mut sc).unwrap_err().code, Code::BadCredentials);
+    }
+    v.reload_from_json(
+        json!({"basic": {"users": [{"user": "alice", "hash": h}], "max_failures_per_min": 3},
+                               "cache": {"basic_entries": 0}})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert!(v.verify_basic(b"alice", b"right", NOW, &mut sc).is_ok());
+    }
+    assert_eq!(v.verify_basic(b"alice", b"wrong", NOW, &mut sc).unwrap_err().code, Code::BadCredentials);
+    assert_eq!(v.verify_basic(b"alice", b"right", NOW, &mut sc).unwrap_err().code, Code::RateLimited);
+}
+
+#[test]
 fn retry_after_counts_down() {
     let key = warden::apikey::generate("rl").unwrap();
     let sha = warden::apikey::hex(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref());

@@ -414,7 +414,7 @@ fn build_basic(b: &Obj<'_>, dir: &Path) -> Res<Users> {
             std::fs::read_to_string(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
         users.extend(parse_htpasswd(&text, &path.display().to_string()).map_err(|e| (at, e))?);
     }
-    let max = b.uint("max_failures_per_min", u32::MAX as u64)?;
+    let max = b.uint("max_failures_per_min", u64::from(crate::ratelimit::MAX_FAILURES))?;
     if max == Some(0) {
         return Err((b.path("max_failures_per_min"), "must be at least 1".into()));
     }

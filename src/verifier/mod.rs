@@ -477,6 +477,24 @@ impl Verifier {
                 return Err(Code::RateLimited);
             }
         }
+        // The slow hash runs as a failure counted in advance, given back when
+        // the password is right: guesses sent at once cannot all get past
+        // the check above before any of them has failed.
+        let slow = |retry: &mut Option<u64>, check: &dyn Fn() -> bool| -> Result<bool, Code> {
+            let Some(max) = users.max_failures_per_min else {
+                return Ok(check());
+            };
+            let failures = &self.inner.rt.failures;
+            let r = failures.reserve(budget_name, max, now).map_err(|wait| {
+                *retry = Some(wait);
+                Code::RateLimited
+            })?;
+            let ok = check();
+            if ok {
+                failures.refund(r);
+            }
+            Ok(ok)
+        };
         let ok = match users.get(user) {
             Some(u) => {
                 let creds = &view.caches.creds;
@@ -487,25 +505,22 @@ impl Verifier {
                         true
                     } else {
                         tally.bump(Counter::BasicCacheMiss);
-                        let ok = u.hash.verify(password);
+                        let ok = slow(retry, &|| u.hash.verify(password))?;
                         if ok {
                             creds.insert(tag, u, now);
                         }
                         ok
                     }
                 } else {
-                    u.hash.verify(password)
+                    slow(retry, &|| u.hash.verify(password))?
                 }
             }
-            None => {
+            None => slow(retry, &|| {
                 users.burn_decoy(password);
                 false
-            }
+            })?,
         };
         if !ok {
-            if users.max_failures_per_min.is_some() {
-                self.inner.rt.failures.fail(budget_name, now);
-            }
             return Err(Code::BadCredentials);
         }
         bufs.clear();
