@@ -558,3 +558,21 @@ fn kid_selects_exactly_one_key_by_its_decoded_value() {
         assert_eq!(v.verify_jwt(t.as_bytes(), NOW, &mut s).unwrap_err().code, Code::UnknownKey, "kid {unknown}");
     }
 }
+
+/// A small-order Ed25519 public key (the identity here) makes R = identity,
+/// S = 0 a signature of every message (the "trivial key" forgery that
+/// libsodium and ed25519-dalek's strict verify refuse): such a key is
+/// refused when the config loads, so no token can be verified against it.
+#[test]
+fn ed25519_identity_key_cannot_sign_for_everyone() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let cfg = json!({"jwt": {"jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": "weak",
+                                                 "x": b64(&identity)}]}}});
+    let e = Verifier::from_json(cfg.to_string().as_bytes()).err().expect("refused");
+    assert!(e.to_string().contains("small order"), "{e}");
+    // Nor through a key-set swap.
+    let v = Verifier::from_json(b"{}").unwrap();
+    let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "x": b64(&identity)}]});
+    assert!(v.set_jwks(jwks.to_string().as_bytes()).is_err());
+}

@@ -85,14 +85,19 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
     }
 
     let mut bits = 0;
-    let mut fp = digest::Context::new(&digest::SHA256);
-    fp.update(alg.name().as_bytes());
-    fp.update(&[0]);
-    if let Some(k) = &kid {
-        fp.update(&[1]);
-        fp.update(k.as_bytes());
+    // What identifies the key, each field with its length: without them,
+    // two RSA keys whose n‖e read the same (n = N‖0‖X, e = 3 and n = N,
+    // e = X‖0‖3) shared a fingerprint, and a cached token outlived the
+    // swap of one for the other.
+    let mut fp = Fingerprint(digest::Context::new(&digest::SHA256));
+    fp.field(alg.name().as_bytes());
+    match &kid {
+        Some(k) => {
+            fp.field(&[1]);
+            fp.field(k.as_bytes());
+        }
+        None => fp.field(&[0]),
     }
-    fp.update(&[0]);
 
     let material = match alg.family() {
         Family::Hmac => {
@@ -104,7 +109,7 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
                     alg.min_hmac_secret()
                 ));
             }
-            fp.update(&k);
+            fp.field(&k);
             let h = match alg {
                 Alg::HS256 => ring::hmac::HMAC_SHA256,
                 Alg::HS384 => ring::hmac::HMAC_SHA384,
@@ -131,9 +136,8 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
             if e_bits > 33 {
                 return Err(format!("RSA exponent of {e_bits} bits is not supported (at most 33)"));
             }
-            fp.update(n);
-            fp.update(&[0]);
-            fp.update(e);
+            fp.field(n);
+            fp.field(e);
             Material::Rsa { n: n.into(), e: e.into() }
         }
         Family::Ec => {
@@ -157,7 +161,7 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
             if !on_curve(ecdh, &point) {
                 return Err(format!("the point (x, y) is not on {crv}"));
             }
-            fp.update(&point);
+            fp.field(&point);
             Material::Ec(point.into())
         }
         Family::Okp => {
@@ -167,13 +171,66 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
             }
             let x = b64_member(o, "x")?;
             let x: [u8; 32] = x.as_slice().try_into().map_err(|_| "Ed25519 \"x\" must be 32 bytes".to_string())?;
-            fp.update(&x);
+            if has_small_order(&x) {
+                return Err("Ed25519 \"x\" is a point of small order (anyone could sign for it)".into());
+            }
+            fp.field(&x);
             Material::Ed25519(x)
         }
     };
     let mut fingerprint = [0u8; 32];
-    fingerprint.copy_from_slice(fp.finish().as_ref());
+    fingerprint.copy_from_slice(fp.0.finish().as_ref());
     Ok(Key { alg, kid, usable, material, fingerprint, bits })
+}
+
+/// A SHA-256 over length-prefixed fields.
+struct Fingerprint(digest::Context);
+
+impl Fingerprint {
+    fn field(&mut self, b: &[u8]) {
+        self.0.update(&(b.len() as u64).to_le_bytes());
+        self.0.update(b);
+    }
+}
+
+/// The encodings of the eight points of order 1, 2, 4 or 8 on Ed25519
+/// (y little-endian, the sign bit of x masked off, non-canonical y = p and
+/// p + 1 included). For such a public key A, [k]A takes at most eight
+/// values whatever the message, so a forger picks R among them with S = 0
+/// (R = identity, S = 0 signs every message for the identity key); ring's
+/// verify does not refuse these keys.
+const ED25519_SMALL_ORDER: [[u8; 32]; 7] = {
+    let mut t = [[0u8; 32]; 7];
+    // 0 (order 4) is all zeros; 1 (the identity).
+    t[1][0] = 1;
+    // p - 1 (order 2), p (0 again, order 4), p + 1 (1 again).
+    let mut i = 2;
+    while i < 5 {
+        let mut j = 1;
+        while j < 31 {
+            t[i][j] = 0xff;
+            j += 1;
+        }
+        t[i][0] = 0xec + (i as u8 - 2);
+        t[i][31] = 0x7f;
+        i += 1;
+    }
+    // The two of order 8.
+    t[5] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
+        0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+    ];
+    t[6] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
+        0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+    ];
+    t
+};
+
+fn has_small_order(x: &[u8; 32]) -> bool {
+    let mut a = *x;
+    a[31] &= 0x7f;
+    ED25519_SMALL_ORDER.contains(&a)
 }
 
 fn strip_zeros(b: &[u8]) -> &[u8] {
@@ -263,6 +320,61 @@ mod tests {
 
     fn err(v: Value) -> String {
         parse_jwk(&v).unwrap_err()
+    }
+
+    fn b64(b: &[u8]) -> String {
+        crate::b64::encode(&crate::b64::URL, b)
+    }
+
+    #[test]
+    fn ed25519_keys_of_small_order_are_refused() {
+        // Worked out independently (Python, Edwards arithmetic): the points
+        // P with [8]P = identity, every encoding of them.
+        let small = [
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ];
+        let hex = |h: &str| (0..32).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect::<Vec<u8>>();
+        for h in small {
+            let mut x = hex(h);
+            for sign in [0, 0x80] {
+                x[31] = (x[31] & 0x7f) | sign;
+                let e = err(json!({"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":b64(&x)}));
+                assert!(e.contains("small order"), "{h} with sign {sign:#x}: {e}");
+            }
+        }
+        // RFC 8037 A.2's public key loads.
+        parse_jwk(
+            &json!({"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn fingerprints_tell_apart_keys_whose_fields_run_together() {
+        // n = N‖0‖X with e = 3, against n = N with e = X‖0‖3: the same bytes
+        // in a row, two keys.
+        let big: Vec<u8> = std::iter::once(0xc5).chain((0..255).map(|i| (i * 7 + 1) as u8)).collect();
+        let n1: Vec<u8> = big.iter().copied().chain([0, 0x11]).collect();
+        let k1 = parse_jwk(&json!({"kty":"RSA","alg":"RS256","kid":"a","n":b64(&n1),"e":b64(&[3])})).unwrap();
+        let k2 = parse_jwk(&json!({"kty":"RSA","alg":"RS256","kid":"a","n":b64(&big),"e":b64(&[0x11, 0, 3])})).unwrap();
+        assert_ne!(k1.fingerprint, k2.fingerprint);
+        // Likewise a kid that runs into the key.
+        let hs = |kid: &str, k: &[u8]| parse_jwk(&json!({"kty":"oct","alg":"HS256","kid":kid,"k":b64(k)})).unwrap();
+        let k = [7u8; 40];
+        let mut k_longer = vec![0u8];
+        k_longer.extend_from_slice(&k);
+        assert_ne!(hs("a", &k_longer).fingerprint, hs("a\u{0}", &k).fingerprint);
+        assert_eq!(hs("a", &k).fingerprint, hs("a", &k).fingerprint);
     }
 
     #[test]
