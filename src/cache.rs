@@ -69,9 +69,12 @@ struct Slot {
 }
 
 impl Slot {
+    /// Compared in constant time: a held token is a valid credential, and
+    /// an early-exit compare would time how much of it a probe that
+    /// reached its bucket got right. (A hit reads every byte either way.)
     #[inline]
     fn holds(&self, token: &[u8]) -> bool {
-        !self.token.is_empty() && self.token == token
+        !self.token.is_empty() && crate::ct::eq(&self.token, token)
     }
 }
 
