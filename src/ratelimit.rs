@@ -29,7 +29,23 @@ fn retry_secs(wait: f64) -> u64 {
 /// Name under which new key ids are tracked once the map is full.
 const OVERFLOW: &str = "";
 
-/// GCRA state per API key id: the theoretical arrival time, as f64 bits.
+/// The smallest `per_s` a rate can have (one verification in about 32
+/// years); smaller ones are refused at load time.
+pub const MIN_PER_S: f64 = 1e-9;
+
+/// `now` in whole nanoseconds (0 before the epoch, saturating far after).
+fn nanos(now: f64) -> u64 {
+    if now > 0.0 {
+        (now * 1e9) as u64
+    } else {
+        0
+    }
+}
+
+/// GCRA state per API key id: the theoretical arrival time, in nanoseconds.
+/// Integers, not seconds as doubles: near today's `now` a double moves in
+/// steps of about 0.2 µs, so the interval of a fast rate (10^7 per second)
+/// vanished when added, and its bucket never emptied.
 pub struct RateLimiter {
     tat: DashMap<Box<str>, AtomicU64>,
     cap: usize,
@@ -51,16 +67,23 @@ impl RateLimiter {
     /// Spend one token of `id`'s bucket at `now`, or say how long to wait.
     #[inline]
     pub fn take(&self, id: &str, rate: Rate, now: f64) -> Result<(), u64> {
-        let t = 1.0 / rate.per_s;
-        let tau = (rate.burst.saturating_sub(1)) as f64 * t;
+        // The interval between tokens, and how far ahead of `now` the
+        // arrival time may run (burst - 1 intervals).
+        let t = ((1e9 / rate.per_s.max(MIN_PER_S)).round() as u64).max(1);
+        let tau = t.saturating_mul(u64::from(rate.burst.saturating_sub(1)));
+        let now_ns = nanos(now);
         let attempt = |a: &AtomicU64| -> Result<(), u64> {
             let mut cur = a.load(Ordering::Acquire);
             loop {
-                let tat = f64::from_bits(cur).max(now);
-                if tat - now > tau {
-                    return Err(retry_secs(tat - now - tau));
+                // An arrival time further ahead than any call could have
+                // set it: the clock went back (or a call had a bogus future
+                // `now`). The bucket counts as full again rather than
+                // locked until then.
+                let tat = if cur > now_ns.saturating_add(tau).saturating_add(t) { now_ns } else { cur.max(now_ns) };
+                if tat - now_ns > tau {
+                    return Err(retry_secs((tat - now_ns - tau) as f64 / 1e9));
                 }
-                match a.compare_exchange_weak(cur, (tat + t).to_bits(), Ordering::AcqRel, Ordering::Acquire) {
+                match a.compare_exchange_weak(cur, tat.saturating_add(t), Ordering::AcqRel, Ordering::Acquire) {
                     Ok(_) => return Ok(()),
                     Err(x) => cur = x,
                 }
@@ -69,18 +92,18 @@ impl RateLimiter {
         if let Some(a) = self.tat.get(id) {
             return attempt(&a);
         }
-        let name = self.admit(id, now);
-        let a = self.tat.entry(name.into()).or_insert_with(|| AtomicU64::new(f64::NEG_INFINITY.to_bits()));
+        let name = self.admit(id, now_ns);
+        let a = self.tat.entry(name.into()).or_insert_with(|| AtomicU64::new(0));
         attempt(&a)
     }
 
     /// The name to track `id` under: itself, unless the map is full.
-    fn admit<'a>(&self, id: &'a str, now: f64) -> &'a str {
+    fn admit<'a>(&self, id: &'a str, now_ns: u64) -> &'a str {
         if self.tat.len() < self.cap {
             return id;
         }
         // A bucket whose TAT has passed is full again: the same as no entry.
-        self.tat.retain(|_, a| f64::from_bits(a.load(Ordering::Relaxed)) > now);
+        self.tat.retain(|_, a| a.load(Ordering::Relaxed) > now_ns);
         if self.tat.len() < self.cap {
             id
         } else {
@@ -272,6 +295,37 @@ mod tests {
         assert_eq!(r.take("s", slow, 0.0), Err(10));
         assert_eq!(r.take("s", slow, 9.5), Err(1));
         assert!(r.take("s", slow, 10.0).is_ok());
+    }
+
+    #[test]
+    fn rates_at_the_ends_of_the_range_still_limit() {
+        let r = RateLimiter::new(100);
+        let now = 1.75e9;
+        // 10^7 per second: an interval of 100 ns, below a double's step at
+        // this `now`.
+        let fast = Rate { per_s: 1e7, burst: 1 };
+        assert!(r.take("fast", fast, now).is_ok());
+        assert_eq!(r.take("fast", fast, now), Err(1));
+        let fastest = Rate { per_s: 1e9, burst: 3 };
+        assert!((0..3).all(|_| r.take("fastest", fastest, now).is_ok()));
+        assert!(r.take("fastest", fastest, now).is_err());
+        // The slowest rate the config takes.
+        let slow = Rate { per_s: MIN_PER_S, burst: 1 };
+        assert!(r.take("slow", slow, now).is_ok());
+        assert_eq!(r.take("slow", slow, now + 86400.0), Err(1_000_000_000 - 86400));
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_does_not_lock_a_bucket() {
+        let r = RateLimiter::new(100);
+        let rate = Rate { per_s: 1.0, burst: 2 };
+        // One call with milliseconds for seconds.
+        assert!(r.take("k", rate, 1.75e12).is_ok());
+        assert!(r.take("k", rate, 1.75e9).is_ok(), "not locked until the year 57,000");
+        assert!(r.take("k", rate, 1.75e9).is_ok());
+        assert_eq!(r.take("k", rate, 1.75e9), Err(1), "and limited as usual from there");
+        // An hour back.
+        assert!(r.take("k", rate, 1.75e9 - 3600.0).is_ok());
     }
 
     #[test]

@@ -291,7 +291,14 @@ fn table() -> Vec<(&'static str, String, String, &'static str)> {
             "rate per_s 0",
             s(api(json!({"id": "k", "sha256": SHA, "rate": {"per_s": 0, "burst": 1}}))),
             "api_keys.keys[0].rate.per_s".into(),
-            "greater than 0",
+            "at least 1e-9",
+        ),
+        (
+            // Tiny enough that one over it is infinite: the limit was void.
+            "rate per_s subnormal",
+            s(api(json!({"id": "k", "sha256": SHA, "rate": {"per_s": 1e-310, "burst": 1}}))),
+            "api_keys.keys[0].rate.per_s".into(),
+            "at least 1e-9",
         ),
         (
             "keys without prefixes",

@@ -358,8 +358,8 @@ fn build_api_keys(a: &Obj<'_>) -> Res<ApiKeys> {
             Some(r) => {
                 r.only(&["per_s", "burst"])?;
                 let per_s = r.num("per_s", 0.0, 1e9)?.ok_or_else(|| (r.path("per_s"), "required".into()))?;
-                if per_s <= 0.0 {
-                    return Err((r.path("per_s"), "must be greater than 0".into()));
+                if per_s < crate::ratelimit::MIN_PER_S {
+                    return Err((r.path("per_s"), "must be at least 1e-9 (one in about 32 years)".into()));
                 }
                 let burst = r.uint("burst", u32::MAX as u64)?.ok_or_else(|| (r.path("burst"), "required".into()))?;
                 if burst == 0 {
