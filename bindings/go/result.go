@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"strings"
 	"time"
 	"unsafe"
@@ -106,7 +107,7 @@ func (r *Result) fill(c *cResult, src []byte, authorization, keep bool) {
 	r.Subject, r.Kid, r.KeyID = "", "", ""
 	r.Scopes = r.Scopes[:0]
 	r.Exp, r.HasExp = 0, false
-	r.RetryAfter = time.Duration(res.retry_after_s) * time.Second
+	r.RetryAfter = retryAfter(uint64(res.retry_after_s))
 	r.token, r.auth = nil, authorization
 	if r.Code != CodeOK {
 		return
@@ -262,4 +263,13 @@ func (r *Result) Claims() map[string]any {
 		return nil
 	}
 	return m
+}
+
+// retryAfter is secs seconds, saturating at the longest Duration rather than
+// wrapping to a negative one.
+func retryAfter(secs uint64) time.Duration {
+	if secs > uint64(math.MaxInt64/int64(time.Second)) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(secs) * time.Second
 }

@@ -489,3 +489,14 @@ func TestInflightCounts(t *testing.T) {
 		t.Fatalf("shards %d, %d", a.shard, b.shard)
 	}
 }
+
+func TestRetryAfterSaturates(t *testing.T) {
+	if got := retryAfter(3); got != 3*time.Second {
+		t.Fatalf("retryAfter(3) = %v", got)
+	}
+	for _, secs := range []uint64{1e10, 1 << 63, math.MaxUint64} {
+		if got := retryAfter(secs); got != time.Duration(math.MaxInt64) {
+			t.Fatalf("retryAfter(%d) = %v, want the longest Duration", secs, got)
+		}
+	}
+}
