@@ -1558,7 +1558,11 @@ ngx_http_warden_accepted_value(ngx_http_request_t *r,
         if (p == NULL) {
             return NGX_ERROR;
         }
-        if (res->exp == (double) (int64_t) res->exp) {
+        /* whole seconds as an integer; the range check first: converting
+         * a double outside int64_t's range is undefined behaviour */
+        if (res->exp > -9.2e18 && res->exp < 9.2e18
+            && res->exp == (double) (int64_t) res->exp)
+        {
             len = ngx_sprintf(p, "%L", (int64_t) res->exp) - p;
         } else {
             len = snprintf((char *) p, 64, "%.17g", res->exp);

@@ -365,6 +365,13 @@ def test_features(port, vectors_dir, secrets):
         check("claims: missing nested claim not sent", up(got, "x-deep") is None, repr(up(got, "x-deep")))
         check("claims: no header injection", "x-injected" not in got, json.dumps(got))
 
+    # $warden_exp beyond a 64-bit integer, and with a fraction: as given
+    for exp, want in [(1e300, "1.0000000000000001e+300"), (4102444800.5, "4102444800.5")]:
+        t = harness.hs256(CLAIMS_SECRET, {"sub": "x", "exp": exp}, kid="claims-k1")
+        status, _, body = request(port, "/claims/x", [("Authorization", "Bearer " + t)])
+        got_exp = up(upstream(body), "x-warden-exp") if status == 200 else None
+        check(f"claims: $warden_exp of {exp!r}", got_exp == want, f"{status} {got_exp!r}")
+
     # scopes
     status, hs, _ = request(port, "/scope-ok/x", [("Authorization", "Bearer " + tok)])
     check("scope: all required scopes present -> 200", status == 200, f"status {status}")
