@@ -36,7 +36,9 @@
  *   (NULL, 0) is the empty string, not an error. A NULL pointer where an
  *   object is required, a NULL data pointer with a non-zero length, or a
  *   length above PTRDIFF_MAX gives WARDEN_CODE_INVALID_ARGUMENT and changes
- *   nothing (a verify function still records that code in its result). Any
+ *   nothing, except what a function's text says it sets on every failure (a
+ *   constructor's *out is NULL, a count or length output is 0; a verify
+ *   function records the code in its result). Any
  *   other non-NULL pointer must point to memory valid for the stated length
  *   (warden cannot detect dangling or short buffers), and a warden_verifier
  *   or warden_result must come from warden's own functions (or be a zeroed
@@ -696,8 +698,11 @@ uint32_t warden_unrevoke_api_key_id(const struct warden_verifier *v,
 // verifier was created (reloads do not reset counters).
 //
 // Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` or `out`
-// NULL, unknown kind or code). Thread-safe and lock-free; counts taken
-// while other threads verify may be a few apart from each other.
+// NULL, unknown kind or code). Thread-safe; it sums the counters' shards
+// under a short internal lock, which a result also takes once, at its
+// first verification with this verifier (verifications do not otherwise
+// wait for it). Counts taken while other threads verify may be a few
+// apart from each other.
 uint32_t warden_stats_verdicts(const struct warden_verifier *v,
                                uint32_t kind,
                                uint32_t code,
@@ -707,7 +712,7 @@ uint32_t warden_stats_verdicts(const struct warden_verifier *v,
 // since the verifier was created.
 //
 // Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` or `out`
-// NULL, unknown counter). Thread-safe and lock-free.
+// NULL, unknown counter). Thread-safe, as `warden_stats_verdicts`.
 uint32_t warden_stats_counter(const struct warden_verifier *v,
                               uint32_t which,
                               uint64_t *out);

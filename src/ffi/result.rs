@@ -222,8 +222,9 @@ pub unsafe extern "C" fn warden_result_scope(
             if ptr.is_null() || len.is_null() {
                 return Err(INVALID_ARGUMENT);
             }
+            let v = last(r)?; // an invalid `r` changes nothing
             hand_out(None, ptr, len);
-            let v = last(r)?.ok_or(NOT_FOUND)?;
+            let v = v.ok_or(NOT_FOUND)?;
             let span = v.scopes.get(index).ok_or(NOT_FOUND)?;
             hand_out(Some(span.get(v.out)), ptr, len);
             Ok(OK)
@@ -309,8 +310,14 @@ fn json_lookup(
             if json.is_null() || json_len.is_null() {
                 return Err(INVALID_ARGUMENT);
             }
-            hand_out(None, json, json_len);
-            let c = find(r, name, name_len, path)?;
+            let c = find(r, name, name_len, path).map_err(|code| {
+                // NOT_FOUND says so in the outputs; an invalid argument
+                // changes nothing.
+                if code != INVALID_ARGUMENT {
+                    hand_out(None, json, json_len);
+                }
+                code
+            })?;
             hand_out(Some(c.raw_json().as_bytes()), json, json_len);
             Ok(OK)
         })())

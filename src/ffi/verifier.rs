@@ -74,6 +74,11 @@ unsafe fn construct(
 ) -> u32 {
     let rc = guard(|| {
         if (err_buf.is_null() && err_buf_len != 0) || err_buf_len > isize::MAX as usize {
+            // As documented: `*out` is NULL on every failure (a caller may
+            // free it unconditionally), even when nothing can be said.
+            if !out.is_null() {
+                *out = ptr::null_mut();
+            }
             return INVALID_ARGUMENT;
         }
         let say = |msg: &str| {
@@ -562,8 +567,11 @@ pub unsafe extern "C" fn warden_unrevoke_api_key_id(v: *const warden_verifier, i
 /// verifier was created (reloads do not reset counters).
 ///
 /// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` or `out`
-/// NULL, unknown kind or code). Thread-safe and lock-free; counts taken
-/// while other threads verify may be a few apart from each other.
+/// NULL, unknown kind or code). Thread-safe; it sums the counters' shards
+/// under a short internal lock, which a result also takes once, at its
+/// first verification with this verifier (verifications do not otherwise
+/// wait for it). Counts taken while other threads verify may be a few
+/// apart from each other.
 #[no_mangle]
 pub unsafe extern "C" fn warden_stats_verdicts(v: *const warden_verifier, kind: u32, code: u32, out: *mut u64) -> u32 {
     guard(|| {
@@ -582,7 +590,7 @@ pub unsafe extern "C" fn warden_stats_verdicts(v: *const warden_verifier, kind: 
 /// since the verifier was created.
 ///
 /// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` or `out`
-/// NULL, unknown counter). Thread-safe and lock-free.
+/// NULL, unknown counter). Thread-safe, as `warden_stats_verdicts`.
 #[no_mangle]
 pub unsafe extern "C" fn warden_stats_counter(v: *const warden_verifier, which: u32, out: *mut u64) -> u32 {
     guard(|| {

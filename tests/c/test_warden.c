@@ -134,6 +134,13 @@ static void test_constructors(void) {
     CHECK_CODE(warden_verifier_new_from_json(NULL, 3, &v, err, sizeof err), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_verifier_new_from_json(BYTES("{}"), NULL, NULL, 0), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_verifier_new_from_json(BYTES("{}"), &v, err, SIZE_MAX), WARDEN_CODE_INVALID_ARGUMENT);
+    /* *out is NULL after every failure, even when err_buf is unusable */
+    v = (warden_verifier *)&v;
+    CHECK_CODE(warden_verifier_new_from_json(BYTES("{}"), &v, NULL, 5), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(v == NULL);
+    v = (warden_verifier *)&v;
+    CHECK_CODE(warden_verifier_new_from_file(TEXT(a), &v, err, (size_t)PTRDIFF_MAX + 1), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(v == NULL);
 
     warden_verifier_free(NULL);
 }
@@ -166,7 +173,10 @@ static void test_jwt(void) {
     CHECK_CODE(warden_result_scope(&r, SIZE_MAX, &p, &n), WARDEN_CODE_NOT_FOUND);
     CHECK_CODE(warden_result_scope(&r, 0, NULL, &n), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_result_scope(&r, 0, &p, NULL), WARDEN_CODE_INVALID_ARGUMENT);
+    p = "untouched";
+    n = 9;
     CHECK_CODE(warden_result_scope(NULL, 0, &p, &n), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(p != NULL && n == 9); /* an invalid argument changes nothing */
 
     /* every scope in one call: the same strings; measured with (NULL, 0);
        a short array is left untouched */
@@ -226,7 +236,12 @@ static void test_jwt(void) {
     CHECK_CODE(warden_result_claim(&r, NULL, 3, &p, &n), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_result_claim(&r, TEXT("iss"), NULL, &n), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_result_claim(&r, TEXT("iss"), &p, NULL), WARDEN_CODE_INVALID_ARGUMENT);
+    p = "untouched";
+    n = 9;
     CHECK_CODE(warden_result_claim(NULL, TEXT("iss"), &p, &n), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(p != NULL && n == 9);
+    CHECK_CODE(warden_result_claim(&r, NULL, 3, &p, &n), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK(p != NULL && n == 9);
 
     /* nested claims by dotted path */
     CHECK_CODE(warden_result_claim_path(&r, TEXT("realm.roles"), &p, &n), WARDEN_CODE_OK);
