@@ -311,8 +311,11 @@ typedef struct warden_str {
 // credential. The callback runs on the verifier's refresher thread (or on
 // the thread that created or reloaded the verifier), possibly concurrently
 // with verifications: it must be thread-safe, must not block for long, and
-// must not call `warden_verifier_set_logger` or `warden_verifier_free` on
-// this verifier (both wait for calls in flight to return).
+// must not call `warden_verifier_set_logger` on this verifier (it waits
+// for calls in flight to return). It may call `warden_verifier_free` on
+// this verifier (a garbage collector running inside the callback may):
+// that returns at once, and the logger is not called again once the
+// callback returns.
 typedef void (*warden_log_fn)(void *user_data,
                               uint32_t level,
                               const char *msg,

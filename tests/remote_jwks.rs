@@ -313,3 +313,34 @@ fn no_logger_call_outlives_its_removal_or_the_verifier() {
         assert_eq!(seen.calls.load(SeqCst), calls, "{removal}: the logger was called afterwards");
     }
 }
+
+#[test]
+fn a_logger_may_drop_its_own_verifier() {
+    // A host's garbage collector can run inside the logger's call and free
+    // the verifier (Python: a verifier in a reference cycle, collected on
+    // the refresher thread): that must not wait for the very call it is in.
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let config = json!({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": true,
+                                "refresh": {"min_s": 0.05, "max_s": 0.1, "timeout_s": 0.2}}});
+    let snap = Snapshot::from_json(config.to_string().as_bytes(), std::path::Path::new(".")).unwrap();
+    let slot: Arc<std::sync::Mutex<Option<Verifier>>> = Arc::default();
+    let (calls, dropped_on) = (Arc::new(AtomicUsize::new(0)), Arc::new(std::sync::Mutex::new(None)));
+    let logger: warden::Logger = {
+        let (slot, calls, dropped_on) = (slot.clone(), calls.clone(), dropped_on.clone());
+        Arc::new(move |_, _| {
+            calls.fetch_add(1, SeqCst);
+            if let Some(v) = slot.lock().unwrap().take() {
+                drop(v);
+                *dropped_on.lock().unwrap() = std::thread::current().name().map(str::to_owned);
+            }
+        })
+    };
+    let v = Verifier::new(snap);
+    v.set_logger(Some(logger));
+    *slot.lock().unwrap() = Some(v);
+    assert!(eventually(5.0, || dropped_on.lock().unwrap().is_some()), "the refresher's retry drops the verifier");
+    assert_eq!(dropped_on.lock().unwrap().as_deref(), Some("warden-jwks"));
+    let after = calls.load(SeqCst);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(calls.load(SeqCst), after, "not called once its own call dropped the verifier");
+}

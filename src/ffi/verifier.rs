@@ -268,8 +268,11 @@ pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, jso
 /// credential. The callback runs on the verifier's refresher thread (or on
 /// the thread that created or reloaded the verifier), possibly concurrently
 /// with verifications: it must be thread-safe, must not block for long, and
-/// must not call `warden_verifier_set_logger` or `warden_verifier_free` on
-/// this verifier (both wait for calls in flight to return).
+/// must not call `warden_verifier_set_logger` on this verifier (it waits
+/// for calls in flight to return). It may call `warden_verifier_free` on
+/// this verifier (a garbage collector running inside the callback may):
+/// that returns at once, and the logger is not called again once the
+/// callback returns.
 pub type warden_log_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: u32, msg: *const c_char, msg_len: usize)>;
 

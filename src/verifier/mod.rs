@@ -115,6 +115,14 @@ impl Drop for Verifier {
         // its next wake-up and exits; it never keeps the verifier alive.
         self.inner.shutdown.store(true, Ordering::Release);
         self.inner.rt.wake_refresher();
+        if self.inner.logging_here() {
+            // The logger let go of its own verifier (a host's garbage
+            // collector can run inside the call): waiting for the call in
+            // flight would wait for this very thread. The flag set above
+            // keeps the logger from being called again; this call ends when
+            // the logger returns.
+            return;
+        }
         // The refresher may be in a fetch, and log its outcome after the
         // host has let go of its logger: no call once the verifier is gone.
         self.set_logger(None);
@@ -160,7 +168,8 @@ impl Verifier {
     /// Install (or remove, with `None`) the log sink for remote key events.
     /// Waits for a call of the old logger in flight on another thread, so
     /// that the old one is never called after this returns; a logger must
-    /// therefore not call `set_logger` (or drop the verifier) itself.
+    /// therefore not call `set_logger` itself. (It may drop the verifier:
+    /// then the logger is not called again once its call returns.)
     pub fn set_logger(&self, logger: Option<Logger>) {
         *self.inner.logger.write().unwrap_or_else(|e| e.into_inner()) = logger;
     }

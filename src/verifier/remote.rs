@@ -7,6 +7,7 @@ use crate::jwks::{self, LogLevel, RemoteSpec};
 use crate::keys::KeySet;
 use crate::runtime::{forks, watch_forks};
 use crate::stats::Counter;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -53,12 +54,33 @@ struct Schedule {
     failures: u32,
 }
 
+thread_local! {
+    /// The verifier whose logger this thread is calling (null: none).
+    static LOGGING: Cell<*const Inner> = const { Cell::new(std::ptr::null()) };
+}
+
 impl Inner {
     fn log(&self, level: LogLevel, msg: &str) {
         // Under the read lock: see `Inner::logger`.
         if let Some(l) = &*self.logger.read().unwrap_or_else(|e| e.into_inner()) {
+            // Freed by the logger's own call (see `Drop for Verifier`).
+            if self.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            struct Restore(*const Inner);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    LOGGING.with(|c| c.set(self.0));
+                }
+            }
+            let _restore = Restore(LOGGING.with(|c| c.replace(self)));
             l(level, msg);
         }
+    }
+
+    /// Is this thread inside a call of this verifier's logger?
+    pub(super) fn logging_here(&self) -> bool {
+        LOGGING.with(|c| std::ptr::eq(c.get(), self))
     }
 
     pub(super) fn remote_set(&self, id: &str) -> Option<Arc<KeySet>> {

@@ -347,3 +347,32 @@ def test_open_verifiers_stop_logging_at_exit(tmp_path):
     for _ in range(5):
         r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and r.stdout == "done\n", (r.returncode, r.stderr[-2000:])
+
+
+def test_a_log_handler_may_free_its_own_verifier():
+    # The garbage collector can run inside warden's log callback (a verifier
+    # in a reference cycle, collected on the refresher thread) and free the
+    # verifier there: that must not wait for the very call it is in. A
+    # handler that closes the verifier does the same, deterministically.
+    import threading
+    cfg = {"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
+                   "refresh": {"min_s": 0.05, "max_s": 0.1, "timeout_s": 0.2}}}
+    v = warden.Verifier.from_config(cfg)
+    closed_on = []
+    done = threading.Event()
+
+    class Closer(logging.Handler):
+        def emit(self, record):
+            if not v.closed:
+                v.close()
+                closed_on.append(threading.current_thread() is not threading.main_thread())
+                done.set()
+
+    log = logging.getLogger("warden")
+    handler = Closer()
+    log.addHandler(handler)
+    try:
+        assert done.wait(5), "the refresher's retry closes the verifier (no deadlock)"
+        assert closed_on == [True] and v.closed
+    finally:
+        log.removeHandler(handler)
