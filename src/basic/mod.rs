@@ -7,8 +7,9 @@ pub use hash::{hash_password, PasswordHash, DEFAULT_PBKDF2_ITERATIONS};
 
 use dashmap::DashMap;
 use ring::hmac;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 use crate::apikey::DigestHasher;
 
@@ -39,10 +40,24 @@ impl User {
 #[derive(Debug, Default)]
 pub struct Users {
     by_name: HashMap<Box<str>, User>,
-    /// Verified against for unknown names, with the first user's scheme and
-    /// cost, so an unknown name costs what a wrong password does.
-    decoy: Option<PasswordHash>,
+    /// Verified against for unknown names: a decoy of each scheme and cost
+    /// the users have, with how many users have it (running total). An
+    /// unknown name gets one picked by a keyed hash of the name, the same
+    /// every time, so unknown names cost what the users do and in the same
+    /// proportions: with users of several costs, a name's timing does not
+    /// tell whether it exists (one decoy of the first user's cost did).
+    decoys: Vec<(usize, PasswordHash)>,
+    pick: RandomState,
     pub max_failures_per_min: Option<u32>,
+}
+
+/// What a password check costs: the scheme, its cost or iterations, and
+/// the hash length.
+fn cost_class(h: &PasswordHash) -> (bool, u32, usize) {
+    match h {
+        PasswordHash::Pbkdf2 { iterations, hash, .. } => (false, iterations.get(), hash.len()),
+        PasswordHash::Bcrypt { cost, .. } => (true, *cost, 0),
+    }
 }
 
 impl Users {
@@ -50,17 +65,27 @@ impl Users {
     /// htpasswd file). A name given twice is refused.
     pub fn new(users: Vec<(String, User)>, max_failures_per_min: Option<u32>) -> Result<Users, String> {
         let mut by_name = HashMap::with_capacity(users.len());
-        let mut decoy = None;
+        let mut classes: Vec<((bool, u32, usize), usize, PasswordHash)> = Vec::new();
         for (at, u) in users {
-            if decoy.is_none() {
-                decoy = Some(u.hash.decoy());
-            }
             if by_name.contains_key(&u.name) {
                 return Err(format!("{at}: user {:?} is defined twice", u.name));
             }
+            let class = cost_class(&u.hash);
+            match classes.iter_mut().find(|(c, ..)| *c == class) {
+                Some((_, n, _)) => *n += 1,
+                None => classes.push((class, 1, u.hash.decoy())),
+            }
             by_name.insert(u.name.clone(), u);
         }
-        Ok(Users { by_name, decoy, max_failures_per_min })
+        let mut total = 0;
+        let decoys = classes
+            .into_iter()
+            .map(|(_, n, d)| {
+                total += n;
+                (total, d)
+            })
+            .collect();
+        Ok(Users { by_name, decoys, pick: RandomState::new(), max_failures_per_min })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -77,9 +102,16 @@ impl Users {
         self.by_name.get(name)
     }
 
+    /// The decoy an unknown `name` is checked against (see `decoys`).
+    fn decoy_for(&self, name: &[u8]) -> Option<&PasswordHash> {
+        let total = self.decoys.last()?.0;
+        let i = (self.pick.hash_one(name) % total as u64) as usize;
+        self.decoys.iter().find(|(upto, _)| i < *upto).map(|(_, d)| d)
+    }
+
     /// Spend the cost of a password check on a name that does not exist.
-    pub fn burn_decoy(&self, password: &[u8]) {
-        if let Some(d) = &self.decoy {
+    pub fn burn_decoy(&self, name: &[u8], password: &[u8]) {
+        if let Some(d) = self.decoy_for(name) {
             let _ = core::hint::black_box(d.verify(password));
         }
     }
@@ -207,6 +239,32 @@ mod tests {
     }
 
     #[test]
+    fn unknown_names_cost_what_users_do_in_the_same_proportions() {
+        let h = |it: u32| User::new("x", &hash_password(b"pw", it).unwrap()).unwrap().hash;
+        let mk = |name: &str, it: u32| {
+            (
+                name.to_string(),
+                User { name: name.into(), ..User::new(name, &hash_password(b"pw", it).unwrap()).unwrap() },
+            )
+        };
+        // One user of 1,000 iterations (listed first), three of 2,000.
+        let users = Users::new(vec![mk("a", 1000), mk("b", 2000), mk("c", 2000), mk("d", 2000)], None).unwrap();
+        assert_eq!(users.decoys.len(), 2, "one decoy per cost");
+        let (cheap, dear) = (cost_class(&h(1000)), cost_class(&h(2000)));
+        let mut n_dear = 0;
+        for i in 0..2000 {
+            let name = format!("nobody-{i}");
+            let d = cost_class(users.decoy_for(name.as_bytes()).unwrap());
+            assert!(d == cheap || d == dear);
+            assert_eq!(cost_class(users.decoy_for(name.as_bytes()).unwrap()), d, "the same name, the same decoy");
+            n_dear += usize::from(d == dear);
+        }
+        // 3 in 4 expected: 1,500 ± 19 (a bound of over five deviations).
+        assert!((1400..=1600).contains(&n_dear), "{n_dear} of 2000");
+        assert!(Users::default().decoy_for(b"x").is_none());
+    }
+
+    #[test]
     fn htpasswd_lines() {
         let h = hash_password(b"pw", 1000).unwrap();
         let text = format!("# comment\n\nalice:{h}\r\nbob:{h}\n");
@@ -226,7 +284,7 @@ mod tests {
         assert!(u.get(b"alice").is_some());
         assert!(u.get(b"carol").is_none());
         assert!(u.get(b"\xff").is_none());
-        u.burn_decoy(b"x");
+        u.burn_decoy(b"nobody", b"x");
         assert!(Users::new(vec![("a".into(), user("alice", "1")), ("b".into(), user("alice", "2"))], None).is_err());
     }
 

@@ -525,7 +525,7 @@ impl Verifier {
                 }
             }
             None => slow(retry, &|| {
-                users.burn_decoy(password);
+                users.burn_decoy(user, password);
                 false
             })?,
         };
