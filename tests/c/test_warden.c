@@ -705,10 +705,13 @@ static void sleep_ms(long ms) {
     nanosleep(&t, NULL);
 }
 
+/* A remote key source nobody answers (port 9, discard), retried every 0.05-0.1 s. */
+static const char cfg_unreachable[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/jwks\", "
+                                      "\"allow_insecure_loopback\": true, "
+                                      "\"refresh\": {\"min_s\": 0.05, \"max_s\": 0.1, \"timeout_s\": 0.2}}}";
+
 static void test_logger(void) {
-    static const char cfg[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/jwks\", "
-                              "\"allow_insecure_loopback\": true, "
-                              "\"refresh\": {\"min_s\": 0.05, \"max_s\": 0.1, \"timeout_s\": 0.2}}}";
+    const char *cfg = cfg_unreachable;
     warden_verifier *v = NULL;
     char err[256];
     CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)cfg, strlen(cfg), &v, err, sizeof err), WARDEN_CODE_OK);
@@ -789,9 +792,7 @@ static uint64_t fetch_failures(const warden_verifier *v) {
 /* A pre-forking server's master pauses its refreshers; its children refresh
  * on their own (threads do not survive fork()). */
 static void test_pause_refresh(void) {
-    static const char cfg[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/jwks\", "
-                              "\"allow_insecure_loopback\": true, "
-                              "\"refresh\": {\"min_s\": 0.05, \"max_s\": 0.1, \"timeout_s\": 0.2}}}";
+    const char *cfg = cfg_unreachable;
     warden_verifier *v = NULL;
     char err[256];
     CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)cfg, strlen(cfg), &v, err, sizeof err), WARDEN_CODE_OK);
