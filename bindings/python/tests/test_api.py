@@ -376,3 +376,47 @@ def test_a_log_handler_may_free_its_own_verifier():
         assert closed_on == [True] and v.closed
     finally:
         log.removeHandler(handler)
+
+
+def test_pause_refresh_and_a_forked_child_refreshing_on_its_own():
+    # gunicorn --preload / uWSGI: the app's verifier is made in the master,
+    # which forks workers. A worker has no refresher thread of the master's
+    # (threads do not survive fork()): it starts its own. The master may
+    # pause its own.
+    import os
+    import time
+    cfg = {"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": True,
+                   "refresh": {"min_s": 0.05, "max_s": 0.1, "timeout_s": 0.2}}}
+    v = warden.Verifier.from_config(cfg)
+    failures = lambda: v.counter("jwks_fetch_failure")
+    deadline = time.time() + 5
+    while time.time() < deadline and failures() < 2:
+        time.sleep(0.02)
+    assert failures() >= 2, "the refresher retries"
+    v.pause_refresh()
+    paused_at = failures()
+    time.sleep(0.4)
+    assert failures() == paused_at, "no request once pause_refresh returned"
+    pid = os.fork()
+    if pid == 0:  # the child: its first verification starts its refresher
+        code = 1
+        try:
+            born = failures()
+            v.verify_jwt("eyJhbGciOiJFUzI1NiJ9.e30.AAAA", now=1.75e9)
+            end = time.time() + 5
+            while time.time() < end and failures() < born + 2:
+                time.sleep(0.02)
+            code = 0 if failures() >= born + 2 else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "the child refreshes on its own"
+    assert failures() == paused_at, "the parent stays paused"
+    v.resume_refresh()
+    deadline = time.time() + 5
+    while time.time() < deadline and failures() < paused_at + 2:
+        time.sleep(0.02)
+    assert failures() >= paused_at + 2
+    v.close()
+    with pytest.raises(ValueError):
+        v.pause_refresh()

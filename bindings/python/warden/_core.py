@@ -662,6 +662,19 @@ class Verifier:
         text = _as_json(jwks, "jwks")
         self._check(_n.verifier_set_jwks(self._handle(), text, len(text)))
 
+    def pause_refresh(self) -> None:
+        """Stop refreshing remote key sets in the background in this process
+        (returns once the refresher thread has exited): for a process that
+        only forks workers, e.g. a gunicorn master with ``preload_app``. A
+        forked child refreshes on its own regardless (its first verification
+        starts its refresher); configs (re)loaded meanwhile still fetch their
+        sources once. Undone by ``resume_refresh``."""
+        self._check(_n.verifier_pause_refresh(self._handle()))
+
+    def resume_refresh(self) -> None:
+        """Refresh remote key sets in the background again after ``pause_refresh``."""
+        self._check(_n.verifier_resume_refresh(self._handle()))
+
     def last_error(self) -> str:
         """The message of the most recent refused reload or key set ("" if none)."""
         h = self._handle()

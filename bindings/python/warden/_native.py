@@ -129,6 +129,8 @@ verifier_new_from_json_with_logger = _fn(
 )
 verifier_free = _fn("warden_verifier_free", None, _P)
 verifier_set_logger = _fn("warden_verifier_set_logger", c_uint32, _P, LOG_FN, c_void_p)
+verifier_pause_refresh = _fn("warden_verifier_pause_refresh", c_uint32, _P)
+verifier_resume_refresh = _fn("warden_verifier_resume_refresh", c_uint32, _P)
 verifier_reload = _fn("warden_verifier_reload", c_uint32, _P)
 verifier_reload_from_file = _fn("warden_verifier_reload_from_file", c_uint32, _P, c_char_p, c_size_t)
 verifier_reload_from_json = _fn("warden_verifier_reload_from_json", c_uint32, _P, _u8p, c_size_t)
