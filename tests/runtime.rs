@@ -326,6 +326,31 @@ fn a_revoked_jti_stays_revoked_through_the_leeway() {
 }
 
 #[test]
+fn with_several_issuers_alg_none_is_unsupported_whatever_the_issuer() {
+    let (a, b) = (TestKey::hs256("a"), TestKey::hs256("b"));
+    let c =
+        json!({"jwt": [{"issuer": "https://a", "jwks": jwks(&[&a])}, {"issuer": "https://b", "jwks": jwks(&[&b])}]});
+    let v = Verifier::from_json(c.to_string().as_bytes()).unwrap();
+    let b64 = |s: &str| warden::b64::encode(&warden::b64::URL, s.as_bytes());
+    for (iss, want) in [
+        (Some("https://a"), Code::UnsupportedAlg),
+        (Some("https://nobody"), Code::UnsupportedAlg),
+        (None, Code::UnsupportedAlg),
+    ] {
+        let mut claims = json!({"sub": "s", "exp": NOW + 60.0});
+        if let Some(i) = iss {
+            claims["iss"] = json!(i);
+        }
+        let none = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(&claims.to_string()));
+        assert_eq!(code(&v, &none, NOW), want, "alg none, iss {iss:?}");
+    }
+    // A supported alg with an unknown issuer is still bad_issuer.
+    let t = a.sign(&json!({"sub": "s", "iss": "https://nobody", "exp": NOW + 60.0}));
+    assert_eq!(code(&v, &t, NOW), Code::BadIssuer);
+    assert_eq!(code(&v, &a.sign(&json!({"sub": "s", "iss": "https://a", "exp": NOW + 60.0})), NOW), Code::Ok);
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

@@ -114,11 +114,14 @@ fn cold<'s>(
     let mut p = Parsed::default();
     token::parse_into(token, dec, names, header, &mut p).map_err(|_| Code::Malformed)?;
 
+    // An alg no key can have (missing, `none`, unknown) is unsupported_alg
+    // whatever the issuer: SPEC §3 puts it before the claim checks, which
+    // with several profiles start here (the issuer picks the keys).
+    let alg = header_alg(&p).ok_or(Code::UnsupportedAlg)?;
     let (profile_index, profile) = select_profile(snap, &p)?;
     if token.len() > profile.max_token_bytes {
         return Err(Code::TooLarge);
     }
-    let alg = header_alg(&p).ok_or(Code::UnsupportedAlg)?;
     // The kid is looked up decoded: as written when it has no escapes, else
     // decoded into `out`, where the result's copy of it goes anyway.
     let escaped_kid = match p.header.kid {
