@@ -9,9 +9,10 @@
 //! map is still full, new names share one overflow entry (which can only make
 //! the budget stricter, never looser).
 
+use crate::apikey::DigestHasher;
 use dashmap::DashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A token bucket: `burst` verifications at once, refilled at `per_s`.
@@ -124,8 +125,9 @@ impl RateLimiter {
 /// `max_token_bytes` each, up to `cap` of them) cost a fixed few dozen bytes
 /// each, not their length.
 pub struct FailureBudget {
-    /// (window start in whole seconds) << 24 | failures in the window.
-    state: DashMap<u128, AtomicU64>,
+    /// (window start in whole seconds) << 24 | failures in the window, by
+    /// the name's keyed hash (already uniform: the map hashes it no more).
+    state: DashMap<u128, AtomicU64, BuildHasherDefault<DigestHasher>>,
     keys: [RandomState; 2],
     cap: usize,
 }
@@ -184,7 +186,7 @@ pub struct Reservation {
 
 impl FailureBudget {
     pub fn new(cap: usize) -> Self {
-        FailureBudget { state: DashMap::new(), keys: [RandomState::new(), RandomState::new()], cap: cap.max(16) }
+        FailureBudget { state: DashMap::default(), keys: [RandomState::new(), RandomState::new()], cap: cap.max(16) }
     }
 
     pub fn len(&self) -> usize {
