@@ -235,6 +235,14 @@ fn remote_config_errors_name_the_place() {
     let bad = [
         (json!({"jwks_uri": "http://127.0.0.1:9/jwks"}), "jwt.jwks_uri"),
         (json!({"jwks_uri": "http://example.com/jwks", "allow_insecure_loopback": true}), "jwt.jwks_uri"),
+        // Looks like loopback, goes to example.com.
+        (json!({"jwks_uri": "http://127.0.0.1:1@example.com/jwks", "allow_insecure_loopback": true}), "jwt.jwks_uri"),
+        (json!({"jwks_uri": "https://a b/jwks"}), "jwt.jwks_uri"),
+        (
+            json!({"discovery": true, "issuer": "http://localhost@example.com", "allow_insecure_loopback": true}),
+            "jwt.issuer",
+        ),
+        (json!({"discovery": true, "issuer": "https://idp.example/#x"}), "jwt.issuer"),
         (json!({"jwks_uri": "https://x/jwks", "discovery": true, "issuer": "https://x"}), "jwt.discovery"),
         (json!({"discovery": true}), "jwt.discovery"),
         (json!({"discovery": true, "issuer": ["https://a", "https://b"]}), "jwt.discovery"),

@@ -296,6 +296,10 @@ fn build_remote(j: &Obj<'_>, dir: &Path, p: &Policy) -> Res<Option<Arc<RemoteSpe
                 return Err((j.path("discovery"), "discovery needs exactly one issuer".into()));
             };
             check_url(issuer, insecure).map_err(|e| (j.path("issuer"), e))?;
+            if issuer.contains(['?', '#']) {
+                let m = "an issuer for discovery has no query or fragment (OpenID Connect Discovery §3)";
+                return Err((j.path("issuer"), m.into()));
+            }
             Source::Discovery { issuer: issuer.clone() }
         }
         (None, false) => {

@@ -92,27 +92,67 @@ impl RemoteSpec {
 }
 
 /// Is `url` acceptable: `https://`, or `http://` to a loopback host when
-/// `allow_insecure_loopback`?
+/// `allow_insecure_loopback`? The authority must be a plain `host[:port]`
+/// (no `user:password@`: with one, the text before `@` looked like the
+/// host, so `http://127.0.0.1:1@example.com/` passed as loopback while the
+/// request went to example.com).
 pub fn check_url(url: &str, allow_insecure_loopback: bool) -> Result<(), String> {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return if rest.is_empty() { Err(format!("{url:?} has no host")) } else { Ok(()) };
+    let (rest, https) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) => (rest, false),
+        _ => return Err(format!("{url:?} is not an https URL")),
+    };
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(format!("{url:?} has spaces or control characters"));
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        if !allow_insecure_loopback {
-            return Err(format!(
-                "{url:?} is not https (plain http is allowed only to loopback, with allow_insecure_loopback)"
-            ));
-        }
-        let authority = rest.split('/').next().unwrap_or("");
-        let host = if let Some(v6) = authority.strip_prefix('[') {
-            v6.split(']').next().unwrap_or("")
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host_of(authority).ok_or_else(|| {
+        if authority.contains('@') {
+            format!("{url:?}: user names or passwords in the URL are not supported")
         } else {
-            authority.split(':').next().unwrap_or("")
-        };
-        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        return if loopback { Ok(()) } else { Err(format!("{url:?}: plain http is allowed only to loopback hosts")) };
+            format!("{url:?} has no valid host[:port]")
+        }
+    })?;
+    if https {
+        return Ok(());
     }
-    Err(format!("{url:?} is not an https URL"))
+    if !allow_insecure_loopback {
+        return Err(format!(
+            "{url:?} is not https (plain http is allowed only to loopback, with allow_insecure_loopback)"
+        ));
+    }
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!("{url:?}: plain http is allowed only to loopback hosts"))
+    }
+}
+
+/// The host of an authority that is exactly `host[:port]` (a name, an IPv4
+/// address, or `[IPv6]`), else `None`.
+fn host_of(authority: &str) -> Option<&str> {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, after) = v6.split_once(']')?;
+            h.parse::<std::net::Ipv6Addr>().ok()?;
+            (h, after)
+        }
+        None => {
+            let end = authority.find(':').unwrap_or(authority.len());
+            let h = &authority[..end];
+            let name_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_';
+            if h.is_empty() || !h.bytes().all(name_char) {
+                return None;
+            }
+            (h, &authority[end..])
+        }
+    };
+    match port.strip_prefix(':') {
+        None if port.is_empty() => Some(host),
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => Some(host),
+        _ => None,
+    }
 }
 
 /// `max-age` of a `Cache-Control` value (`no-cache`/`no-store` count as 0).
@@ -125,7 +165,11 @@ pub fn max_age(cache_control: &str) -> Option<f64> {
             return Some(0.0);
         }
         if let Some(v) = lower.strip_prefix("max-age=") {
-            found = v.trim_matches('"').parse::<u64>().ok().map(|n| n as f64);
+            // Digits only; a value past u64 is very large, not absent
+            // (RFC 9111 §1.2.2): the schedule clamps it to max_s.
+            let v = v.trim_matches('"');
+            found = (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| v.parse::<f64>().unwrap_or(f64::MAX).min(f64::MAX));
         }
     }
     found
@@ -180,6 +224,19 @@ mod tests {
         assert!(check_url("http://127.0.0.1.evil.example/", true).is_err());
         assert!(check_url("ftp://x", true).is_err());
         assert!(check_url("https://", false).is_err());
+        // The text before `@` is not the host: these go to example.com.
+        for u in ["http://127.0.0.1:1@example.com/ok", "http://localhost:1@example.com/", "http://[::1]@example.com/"] {
+            let e = check_url(u, true).unwrap_err();
+            assert!(e.contains("user names or passwords"), "{u}: {e}");
+        }
+        assert!(check_url("https://user@idp.example/jwks", false).is_err());
+        for u in
+            ["https:///x", "https://a b/x", "https://idp.example:/x", "https://idp.example:123456/x", "https://[::1/x"]
+        {
+            assert!(check_url(u, false).is_err(), "{u}");
+        }
+        assert!(check_url("https://idp.example:8443/jwks?x=1", false).is_ok());
+        assert!(check_url("https://[2001:db8::1]/jwks", false).is_ok());
     }
 
     #[test]
@@ -189,6 +246,12 @@ mod tests {
         assert_eq!(max_age("no-store"), Some(0.0));
         assert_eq!(max_age("public"), None);
         assert_eq!(max_age("max-age=x"), None);
+        assert_eq!(max_age("max-age=-5"), None);
+        // Past u64: very large, so the schedule uses max_s (not the 600 s default).
+        let huge = max_age("max-age=99999999999999999999999").unwrap();
+        assert!(huge > 1e20);
+        let r = Refresh { min_s: 1.0, max_s: 3600.0, timeout_s: 5.0 };
+        assert_eq!(next_after_success(&r, Some(huge)), 3600.0);
     }
 
     #[test]
