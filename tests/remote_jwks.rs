@@ -118,13 +118,15 @@ fn provider_failures_keep_the_last_good_set() {
                                "refresh": {"min_s": 0.05, "max_s": 0.2, "timeout_s": 0.3}}));
     let t1 = k1.sign(&claims(None));
     assert_eq!(code(&v, &t1), Code::Ok);
-    let weak = json!({"keys": [{"kty": "oct", "alg": "HS256", "kid": "w", "k": "c2hvcnQ"}]}).to_string();
+    // Not a set (one weak key would only be skipped: see
+    // keys_warden_cannot_use_are_skipped_not_fatal).
+    let not_a_set = json!({"keys": {"kty": "oct", "alg": "HS256", "kid": "w", "k": "c2hvcnQ"}}).to_string();
     let mut slow = Reply::json(jwks(&[&k1]).to_string());
     slow.delay = Duration::from_millis(1500);
     for (what, reply) in [
         ("status 500", Reply::status(500)),
         ("not valid JSON", Reply::json("{\"keys\": [")),
-        ("at least 32", Reply::json(weak)),
+        ("must be an array", Reply::json(not_a_set)),
         ("timeout", slow),
     ] {
         let failures = v.stats().counter(Counter::JwksFetchFailure);
@@ -135,7 +137,7 @@ fn provider_failures_keep_the_last_good_set() {
         );
         assert_eq!(code(&v, &t1), Code::Ok, "{what}: the last good set keeps serving");
     }
-    assert!(s.logged("HTTP status 500") && s.logged("not valid JSON") && s.logged("at least 32"));
+    assert!(s.logged("HTTP status 500") && s.logged("not valid JSON") && s.logged("must be an array"));
     assert!(s.logs.lock().unwrap().iter().any(|(l, _)| *l == LogLevel::Warn));
     // The provider recovers.
     let k2 = TestKey::es256("k2");
@@ -351,4 +353,44 @@ fn a_logger_may_drop_its_own_verifier() {
     let after = calls.load(SeqCst);
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(calls.load(SeqCst), after, "not called once its own call dropped the verifier");
+}
+
+#[test]
+fn keys_warden_cannot_use_are_skipped_not_fatal() {
+    // Keycloak publishes an RSA-OAEP encryption key next to its signing
+    // keys; other providers keys of algorithms warden does not support.
+    // Refusing the whole set froze the keys: a key the provider withdrew
+    // went on verifying.
+    let srv = Server::start();
+    let (k1, k2) = (TestKey::es256("k1"), TestKey::es256("k2"));
+    let extra = |keys: &[&TestKey]| {
+        let mut set = jwks(keys);
+        let arr = set["keys"].as_array_mut().unwrap();
+        arr.push(json!({"kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "kid": "enc1", "n": "AQAB", "e": "AQAB"}));
+        arr.push(json!({"kty": "EC", "crv": "P-521", "alg": "ES512", "kid": "big", "x": "AA", "y": "AA"}));
+        arr.push(json!({"kty": "oct", "alg": "HS256", "kid": "weak", "k": "c2hvcnQ"}));
+        set["x-provider-extension"] = json!(true); // RFC 7517 §5: ignored
+        set.to_string()
+    };
+    srv.set("/jwks", Reply::json(extra(&[&k1, &k2])).max_age(1));
+    let s = Setup::new(&srv);
+    let v =
+        s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.2, "max_s": 60}}));
+    let (t1, t2) = (k1.sign(&claims(None)), k2.sign(&claims(None)));
+    assert_eq!(code(&v, &t1), Code::Ok, "the usable keys are installed");
+    assert_eq!(code(&v, &t2), Code::Ok);
+    assert!(s.logged("installed 2 keys (ignored 1 not for signatures"), "{:?}", s.logs.lock().unwrap());
+    let warned = s
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(l, m)| *l == LogLevel::Warn && m.contains("\"big\"") && m.contains("ES512"));
+    assert!(warned, "a signing key warden cannot use is a warning: {:?}", s.logs.lock().unwrap());
+    assert!(s.logged("\"weak\"") && s.logged("at least 32"), "a weak key is skipped with its reason");
+    // The provider withdraws k1: the swap happens, and k1 stops verifying.
+    srv.set("/jwks", Reply::json(extra(&[&k2])).max_age(1));
+    assert!(eventually(5.0, || code(&v, &t1) == Code::UnknownKey), "a withdrawn key stops verifying");
+    assert_eq!(code(&v, &t2), Code::Ok);
+    assert_eq!(v.stats().counter(Counter::JwksFetchFailure), 0);
 }

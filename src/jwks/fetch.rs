@@ -1,8 +1,8 @@
 //! The HTTP side of remote JWKS: ureq over rustls (ring), bounded in time
 //! and size, https only unless loopback was explicitly allowed.
 
-use super::{check_url, max_age, RemoteSpec, Source, MAX_DOCUMENT_BYTES};
-use crate::keys::{parse_jwk_set, KeySet};
+use super::{check_url, max_age, Fetched, RemoteSpec, Source, MAX_DOCUMENT_BYTES};
+use crate::keys::parse_fetched_jwk_set;
 use std::time::Duration;
 
 fn agent(spec: &RemoteSpec) -> Result<ureq::Agent, String> {
@@ -52,7 +52,7 @@ fn json(url: &str, body: &[u8]) -> Result<serde_json::Value, String> {
 }
 
 /// Fetch the key set of `spec`: `(keys, max-age)`.
-pub fn fetch(spec: &RemoteSpec) -> Result<(KeySet, Option<f64>), String> {
+pub fn fetch(spec: &RemoteSpec) -> Result<Fetched, String> {
     let agent = agent(spec)?;
     let jwks_uri = match &spec.source {
         Source::JwksUri(u) => u.clone(),
@@ -75,6 +75,6 @@ pub fn fetch(spec: &RemoteSpec) -> Result<(KeySet, Option<f64>), String> {
     };
     let (body, cc) = get(&agent, &jwks_uri)?;
     let doc = json(&jwks_uri, &body)?;
-    let keys = parse_jwk_set(&doc, &jwks_uri).map_err(|(at, e)| format!("{at}: {e}"))?;
-    Ok((keys, cc.as_deref().and_then(max_age)))
+    let (keys, skipped) = parse_fetched_jwk_set(&doc, &jwks_uri).map_err(|(at, e)| format!("{at}: {e}"))?;
+    Ok(Fetched { keys, max_age: cc.as_deref().and_then(max_age), skipped })
 }

@@ -18,7 +18,7 @@
 #[cfg(feature = "remote-jwks")]
 mod fetch;
 
-use crate::keys::KeySet;
+use crate::keys::{KeySet, Skipped};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where a remote key set comes from.
@@ -188,7 +188,15 @@ pub fn next_after_failure(r: &Refresh, failures: u32) -> f64 {
 }
 
 /// Fetch a source's key set now: `(keys, max-age)`.
-pub fn fetch_now(spec: &RemoteSpec) -> Result<(KeySet, Option<f64>), String> {
+/// What one fetch brought: the set, the provider's `max-age`, and the keys
+/// skipped (see [`crate::keys::parse_fetched_jwk_set`]).
+pub struct Fetched {
+    pub keys: KeySet,
+    pub max_age: Option<f64>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub fn fetch_now(spec: &RemoteSpec) -> Result<Fetched, String> {
     #[cfg(feature = "remote-jwks")]
     {
         fetch::fetch(spec)

@@ -320,9 +320,36 @@ impl KeySet {
 /// Parse an RFC 7517 JWK Set (`{"keys": [...]}`) into keys; `at` names the
 /// place for messages (e.g. `jwt.jwks`). Errors are (place, message).
 pub fn parse_jwk_set(v: &serde_json::Value, at: &str) -> Result<KeySet, (String, String)> {
+    parse_set(v, at, false).map(|(keys, _)| keys)
+}
+
+/// A key of a fetched set that warden skipped, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Skipped {
+    /// `"<url>.keys[i] (kid ..)"`.
+    pub at: String,
+    pub reason: String,
+    /// Not a signing key at all (`use` other than `sig`, or `key_ops`
+    /// without `verify`): expected in a provider's set, not a warning.
+    pub not_for_signing: bool,
+}
+
+/// Parse a JWK Set fetched from a provider. Unlike a configured set, a key
+/// warden cannot use (an encryption key, an algorithm it does not support,
+/// no `alg`, a weak or malformed key) is skipped and reported rather than
+/// refusing the whole set: refusing it kept the last good set serving, so
+/// one such key (Keycloak publishes an RSA-OAEP key by default) froze the
+/// keys, and a key the provider withdrew went on verifying. Members of the
+/// set other than `keys` are ignored (RFC 7517 §5). Duplicate kids still
+/// refuse the set.
+pub fn parse_fetched_jwk_set(v: &serde_json::Value, at: &str) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
+    parse_set(v, at, true)
+}
+
+fn parse_set(v: &serde_json::Value, at: &str, fetched: bool) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
     let obj = v.as_object().ok_or_else(|| (at.to_string(), "a JWK set must be an object with \"keys\"".to_string()))?;
-    for k in obj.keys() {
-        if k != "keys" {
+    if !fetched {
+        if let Some(k) = obj.keys().find(|k| *k != "keys") {
             return Err((format!("{at}.{k}"), "unknown member (a JWK set has only \"keys\")".into()));
         }
     }
@@ -331,10 +358,25 @@ pub fn parse_jwk_set(v: &serde_json::Value, at: &str) -> Result<KeySet, (String,
         .and_then(|k| k.as_array())
         .ok_or_else(|| (format!("{at}.keys"), "must be an array of JWKs".to_string()))?;
     let mut keys = Vec::with_capacity(arr.len());
+    let mut skipped = Vec::new();
     for (i, jwk) in arr.iter().enumerate() {
-        keys.push(parse_jwk(jwk).map_err(|e| (format!("{at}.keys[{i}]{}", kid_note(jwk)), e))?);
+        let here = || format!("{at}.keys[{i}]{}", kid_note(jwk));
+        match parse_jwk(jwk) {
+            Ok(k) => keys.push(k),
+            Err(e) if fetched => skipped.push(Skipped { at: here(), reason: e, not_for_signing: not_for_signing(jwk) }),
+            Err(e) => return Err((here(), e)),
+        }
     }
-    KeySet::new(keys).map_err(|e| (format!("{at}.keys"), e))
+    let set = KeySet::new(keys).map_err(|e| (format!("{at}.keys"), e))?;
+    Ok((set, skipped))
+}
+
+/// Does the JWK say it is not for verifying signatures?
+fn not_for_signing(jwk: &serde_json::Value) -> bool {
+    let use_other = jwk.get("use").and_then(|u| u.as_str()).is_some_and(|u| u != "sig");
+    let ops = jwk.get("key_ops").and_then(|o| o.as_array());
+    let no_verify = ops.is_some_and(|ops| !ops.iter().any(|o| o.as_str() == Some("verify")));
+    use_other || no_verify
 }
 
 pub(crate) fn kid_note(jwk: &serde_json::Value) -> String {

@@ -105,21 +105,40 @@ impl Inner {
     /// Fetch `spec` now and install the result. Returns the next delay.
     fn fetch_and_install(&self, spec: &RemoteSpec, id: &str) -> Result<f64, String> {
         let fetched = jwks::fetch_now(spec);
-        let result = fetched.and_then(|(set, max_age)| {
-            let set = Arc::new(set);
+        let result = fetched.and_then(|f| {
+            let set = Arc::new(f.keys);
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
             let next = self.snapshot().with_remote_keys(id, &set).map_err(|e| format!("{id}: {e}"))?;
             self.publish(next);
             let n = set.len();
             self.remote.lock().unwrap_or_else(|e| e.into_inner()).sets.insert(id.to_string(), set);
             self.rt.stats.bump(Counter::KeySetSwap);
-            Ok((n, max_age))
+            Ok((n, f.max_age, f.skipped))
         });
         match result {
-            Ok((n, max_age)) => {
+            Ok((n, max_age, skipped)) => {
                 self.rt.stats.bump(Counter::JwksFetch);
                 let delay = jwks::next_after_success(&spec.refresh, max_age);
-                self.log(LogLevel::Info, &format!("{id}: installed {n} keys; next refresh in {delay:.0} s"));
+                // Signing keys skipped are worth a warning (their tokens
+                // will not verify); keys not for signatures only a mention.
+                let list = |warn: bool| {
+                    let s: Vec<String> = skipped
+                        .iter()
+                        .filter(|k| k.not_for_signing != warn)
+                        .map(|k| format!("{}: {}", k.at, k.reason))
+                        .collect();
+                    s.join("; ")
+                };
+                let quiet = skipped.iter().filter(|k| k.not_for_signing).count();
+                let also = if quiet > 0 {
+                    format!(" (ignored {quiet} not for signatures: {})", list(false))
+                } else {
+                    String::new()
+                };
+                self.log(LogLevel::Info, &format!("{id}: installed {n} keys{also}; next refresh in {delay:.0} s"));
+                if skipped.len() > quiet {
+                    self.log(LogLevel::Warn, &format!("{id}: skipped keys warden cannot use: {}", list(true)));
+                }
                 Ok(delay)
             }
             Err(e) => {
