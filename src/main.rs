@@ -17,29 +17,43 @@ const USAGE: &str = "usage:
   warden version";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match args.first().map(String::as_str) {
+    let r = args().and_then(|args| match args.first().map(String::as_str) {
         Some("verify") => verify(&args[1..]),
         Some("inspect") => inspect(&args[1..]),
         Some("keygen") => keygen(&args[1..]),
         Some("hash-password") => hash_password(&args[1..]),
-        Some("version" | "--version" | "-V") => {
-            println!("warden {}", warden::VERSION);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some("help" | "--help" | "-h") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Some("version" | "--version" | "-V") => say(&format!("warden {}", warden::VERSION)).map(|_| ExitCode::SUCCESS),
+        Some("help" | "--help" | "-h") => say(USAGE).map(|_| ExitCode::SUCCESS),
         _ => Err(format!("unknown or missing command\n{USAGE}")),
-    };
+    });
     match r {
         Ok(c) => c,
         Err(msg) => {
-            eprintln!("warden: {msg}");
+            warn(&msg);
             ExitCode::from(2)
         }
     }
+}
+
+/// The arguments, which must be UTF-8 (`std::env::args` panics on others:
+/// an exit code SPEC §2 does not have).
+fn args() -> Result<Vec<String>, String> {
+    std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, a)| a.into_string().map_err(|a| format!("argument {} is not UTF-8: {a:?}", i + 1)))
+        .collect()
+}
+
+/// A line on stdout; a failed write (a closed pipe, a full disk) is an
+/// error to report, not a panic (`println!` panics).
+fn say(text: &str) -> Result<(), String> {
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// A line on stderr, `warden: ` first; nothing more can be done when that fails.
+fn warn(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warden: {text}");
 }
 
 /// `--name value` options; every option takes a value.
@@ -122,7 +136,7 @@ fn verify(args: &[String]) -> Result<ExitCode, String> {
     // Remote key fetch problems go to stderr; stdout stays one JSON object.
     let logger: warden::Logger = std::sync::Arc::new(|level, msg: &str| {
         if level != warden::jwks::LogLevel::Info {
-            eprintln!("warden: {msg}");
+            warn(msg);
         }
     });
     let verifier = Verifier::with_logger(snap, Some(logger));
@@ -141,7 +155,7 @@ fn verify(args: &[String]) -> Result<ExitCode, String> {
         last = run(&mut scratch);
     }
     let ok = last.starts_with("{\"ok\": true");
-    println!("{last}");
+    say(&last)?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -201,8 +215,8 @@ fn inspect(args: &[String]) -> Result<ExitCode, String> {
         "payload": payload,
         "signature_bytes": sig_len,
     });
-    eprintln!("warden: UNVERIFIED — nothing about this token has been checked");
-    println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    warn("UNVERIFIED — nothing about this token has been checked");
+    say(&serde_json::to_string_pretty(&out).expect("json"))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -254,6 +268,6 @@ fn hash_password(args: &[String]) -> Result<ExitCode, String> {
     if input.is_empty() {
         return Err("empty password on stdin".into());
     }
-    println!("{}", warden::basic::hash_password(&input, it)?);
+    say(&warden::basic::hash_password(&input, it)?)?;
     Ok(ExitCode::SUCCESS)
 }

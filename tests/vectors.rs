@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use warden::{Scratch, Verified, Verifier};
 
 fn fields(v: &Verified<'_>) -> Value {
@@ -188,4 +188,35 @@ fn vectors_through_cli() {
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{} of {n} CLI vector runs failed:\n{}", failures.len(), failures.join("\n"));
     println!("cli: {n} vector runs passed");
+}
+
+/// SPEC §2 has exit codes 0, 1 and 2 only: an argument that is not UTF-8,
+/// or stdout that cannot be written, is an unusable command (2), not a
+/// panic (101).
+#[test]
+fn cli_exit_codes_stay_in_the_spec() {
+    use std::os::unix::ffi::OsStrExt;
+    let bin = env!("CARGO_BIN_EXE_warden");
+    let dir = std::env::temp_dir().join(format!("warden-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("c.json");
+    std::fs::write(&config, br#"{"api_keys": {"prefixes": ["wk"], "keys": []}}"#).unwrap();
+    let base = |cred: &[&std::ffi::OsStr]| {
+        let mut c = Command::new(bin);
+        c.args(["verify", "--config"]).arg(&config).args(["--now", "1700000000"]).args(cred);
+        c
+    };
+    let bad = std::ffi::OsStr::from_bytes(b"u:\xff");
+    let out = base(&["--basic".as_ref(), bad]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty() && String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+    let out = Command::new(bin).arg(std::ffi::OsStr::from_bytes(b"\xffverify")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let st = base(&["--api-key".as_ref(), "wk_x".as_ref()]).stdout(full).stderr(Stdio::null()).status().unwrap();
+        assert_eq!(st.code(), Some(2), "a verdict that cannot be written");
+    }
+    // The verdicts themselves: 1 rejected.
+    let out = base(&["--api-key".as_ref(), "wk_x".as_ref()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
 }
