@@ -215,6 +215,14 @@ fn table() -> Vec<(&'static str, String, String, &'static str)> {
         ),
         // Key files.
         ("missing jwks_file", s(json!({"jwt": {"jwks_file": missing}})), "jwt.jwks_file".into(), "cannot read"),
+        // An endless file ends in a refusal, not in exhausted memory.
+        (
+            "endless jwks_file",
+            s(json!({"jwt": {"jwks_file": "/dev/zero"}})),
+            "jwt.jwks_file".into(),
+            "larger than 64 MiB",
+        ),
+        ("huge token cache", s(json!({"cache": {"tokens": 2_000_000}})), "cache.tokens".into(), "from 0 to 1048576"),
         (
             "jwks_file not JSON",
             s(json!({"jwt": {"jwks_file": jwks_not_json}})),

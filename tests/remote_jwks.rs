@@ -251,6 +251,11 @@ fn remote_config_errors_name_the_place() {
         (json!({"jwks_uri": "https://x/jwks", "refresh": {"min_s": 10, "max_s": 1}}), "jwt.refresh.max_s"),
         (json!({"jwks_uri": "https://x/jwks", "refresh": {"every": 10}}), "jwt.refresh.every"),
         (json!({"jwks_uri": "https://x/jwks", "ca_file": "missing.pem"}), "jwt.ca_file"),
+        // A file with no certificate is refused now, not at every fetch.
+        (
+            json!({"jwks_uri": "https://x/jwks", "ca_file": concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")}),
+            "jwt.ca_file",
+        ),
         (json!({"refresh": {"min_s": 1}}), "jwt.refresh"),
         (json!([{"jwks": {"keys": []}}]), "jwt[0].issuer"),
         (json!([{"issuer": "a"}, {"issuer": ["b", "a"]}]), "jwt[1].issuer"),

@@ -106,10 +106,10 @@ impl Snapshot {
     /// Load a config file.
     pub fn from_file(path: &Path) -> Result<Snapshot, ConfigError> {
         let file = Some(path.display().to_string());
-        let text = std::fs::read(path).map_err(|e| ConfigError {
+        let text = read::read_file(path).map_err(|e| ConfigError {
             file: file.clone(),
             at: String::new(),
-            message: format!("cannot read the config: {e}"),
+            message: format!("the config: {e}"),
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut s = Snapshot::from_json(&text, &dir).map_err(|mut e| {
@@ -208,7 +208,9 @@ fn build(v: &Value, dir: &Path) -> Res<Snapshot> {
         c.only(&["tokens", "basic_entries", "basic_ttl_s"])?;
         let d = CacheConfig::default();
         s.cache = CacheConfig {
-            tokens: c.uint("tokens", 1 << 24)?.unwrap_or(d.tokens as u64) as usize,
+            // Allocated up front (~250 bytes an entry): 2^24 would be 4 GB
+            // per verifier.
+            tokens: c.uint("tokens", 1 << 20)?.unwrap_or(d.tokens as u64) as usize,
             basic_entries: c.uint("basic_entries", 1 << 24)?.unwrap_or(d.basic_entries as u64) as usize,
             basic_ttl_s: c.num("basic_ttl_s", 0.0, 86400.0)?.unwrap_or(d.basic_ttl_s),
         };
@@ -240,7 +242,7 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
     if let Some(file) = j.str("jwks_file")? {
         let at = j.path("jwks_file");
         let path = dir.join(file);
-        let text = std::fs::read(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
+        let text = read::read_file(&path).map_err(|e| (at.clone(), e))?;
         let v: Value = serde_json::from_slice(&text).map_err(|e| {
             (at.clone(), format!("{}: line {} column {}: not valid JSON: {e}", path.display(), e.line(), e.column()))
         })?;
@@ -325,10 +327,9 @@ fn build_remote(j: &Obj<'_>, dir: &Path, p: &Policy) -> Res<Option<Arc<RemoteSpe
         None => None,
         Some(f) => {
             let path = dir.join(f);
-            Some(
-                std::fs::read(&path)
-                    .map_err(|e| (j.path("ca_file"), format!("cannot read {}: {e}", path.display())))?,
-            )
+            let pem = read::read_file(&path).map_err(|e| (j.path("ca_file"), e))?;
+            crate::jwks::check_ca_pem(&pem).map_err(|e| (j.path("ca_file"), format!("{}: {e}", path.display())))?;
+            Some(pem)
         }
     };
     if cfg!(not(feature = "remote-jwks")) {
@@ -414,8 +415,8 @@ fn build_basic(b: &Obj<'_>, dir: &Path) -> Res<Users> {
     if let Some(file) = b.str("htpasswd_file")? {
         let path = dir.join(file);
         let at = b.path("htpasswd_file");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| (at.clone(), format!("cannot read {}: {e}", path.display())))?;
+        let text = read::read_file(&path).map_err(|e| (at.clone(), e))?;
+        let text = String::from_utf8(text).map_err(|_| (at.clone(), format!("{}: not UTF-8", path.display())))?;
         users.extend(parse_htpasswd(&text, &path.display().to_string()).map_err(|e| (at, e))?);
     }
     let max = b.uint("max_failures_per_min", u64::from(crate::ratelimit::MAX_FAILURES))?;

@@ -200,6 +200,22 @@ pub fn find_duplicate(doc: &[u8]) -> Option<String> {
     walk(json::validate(doc).ok()?, "")
 }
 
+/// The most a config, or a file it names, may hold: reading `/dev/zero` or
+/// a runaway file ends in a refusal that says so, not in exhausted memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// A whole file of at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut buf = Vec::new();
+    std::fs::File::open(path).map_err(cannot)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf).map_err(cannot)?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("{} is larger than {} MiB", path.display(), MAX_FILE_BYTES >> 20));
+    }
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

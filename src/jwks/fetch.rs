@@ -5,19 +5,24 @@ use super::{check_url, max_age, Fetched, RemoteSpec, Source, MAX_DOCUMENT_BYTES}
 use crate::keys::parse_fetched_jwk_set;
 use std::time::Duration;
 
+/// The certificates of a `ca_file` (at least one).
+pub fn ca_roots(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| format!("ca_file: {e}"))? {
+            roots.push(c);
+        }
+    }
+    if roots.is_empty() {
+        return Err("ca_file holds no PEM certificate".into());
+    }
+    Ok(roots)
+}
+
 fn agent(spec: &RemoteSpec) -> Result<ureq::Agent, String> {
     let mut tls = ureq::tls::TlsConfig::builder();
     if let Some(pem) = &spec.ca_pem {
-        let mut roots = Vec::new();
-        for item in ureq::tls::parse_pem(pem) {
-            if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| format!("ca_file: {e}"))? {
-                roots.push(c);
-            }
-        }
-        if roots.is_empty() {
-            return Err("ca_file holds no certificate".into());
-        }
-        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&ca_roots(pem)?));
     }
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs_f64(spec.refresh.timeout_s)))

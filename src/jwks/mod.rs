@@ -188,6 +188,20 @@ pub fn next_after_failure(r: &Refresh, failures: u32) -> f64 {
 }
 
 /// Fetch a source's key set now: `(keys, max-age)`.
+/// Does a `ca_file` hold a certificate? Checked when the config loads, so
+/// that a wrong file is refused then rather than failing every fetch.
+pub fn check_ca_pem(pem: &[u8]) -> Result<(), String> {
+    #[cfg(feature = "remote-jwks")]
+    {
+        fetch::ca_roots(pem).map(|_| ())
+    }
+    #[cfg(not(feature = "remote-jwks"))]
+    {
+        let _ = pem;
+        Ok(())
+    }
+}
+
 /// What one fetch brought: the set, the provider's `max-age`, and the keys
 /// skipped (see [`crate::keys::parse_fetched_jwk_set`]).
 pub struct Fetched {
