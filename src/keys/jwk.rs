@@ -55,24 +55,7 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
     })?;
     let kid = str_member(o, "kid")?.map(Box::<str>::from);
 
-    let mut usable = true;
-    if let Some(u) = str_member(o, "use")? {
-        usable &= u == "sig";
-    }
-    match o.get("key_ops") {
-        None => {}
-        Some(Value::Array(ops)) => {
-            let mut verify = false;
-            for op in ops {
-                match op.as_str() {
-                    Some(s) => verify |= s == "verify",
-                    None => return Err("\"key_ops\" must be an array of strings".into()),
-                }
-            }
-            usable &= verify;
-        }
-        Some(other) => return Err(format!("\"key_ops\" must be an array of strings, not {}", json_type(other))),
-    }
+    let usable = for_verifying(o)?;
 
     let want_kty = match alg.family() {
         Family::Hmac => "oct",
@@ -181,6 +164,30 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
     let mut fingerprint = [0u8; 32];
     fingerprint.copy_from_slice(fp.0.finish().as_ref());
     Ok(Key { alg, kid, usable, material, fingerprint, bits })
+}
+
+/// Do the key's `use` and `key_ops` allow verifying signatures (both
+/// absent: yes)? A key that says otherwise is loaded but never used.
+pub(crate) fn for_verifying(o: &serde_json::Map<String, Value>) -> Result<bool, String> {
+    let mut usable = true;
+    if let Some(u) = str_member(o, "use")? {
+        usable &= u == "sig";
+    }
+    match o.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops)) => {
+            let mut verify = false;
+            for op in ops {
+                match op.as_str() {
+                    Some(s) => verify |= s == "verify",
+                    None => return Err("\"key_ops\" must be an array of strings".into()),
+                }
+            }
+            usable &= verify;
+        }
+        Some(other) => return Err(format!("\"key_ops\" must be an array of strings, not {}", json_type(other))),
+    }
+    Ok(usable)
 }
 
 /// A SHA-256 over length-prefixed fields.

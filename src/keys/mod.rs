@@ -373,10 +373,7 @@ fn parse_set(v: &serde_json::Value, at: &str, fetched: bool) -> Result<(KeySet, 
 
 /// Does the JWK say it is not for verifying signatures?
 fn not_for_signing(jwk: &serde_json::Value) -> bool {
-    let use_other = jwk.get("use").and_then(|u| u.as_str()).is_some_and(|u| u != "sig");
-    let ops = jwk.get("key_ops").and_then(|o| o.as_array());
-    let no_verify = ops.is_some_and(|ops| !ops.iter().any(|o| o.as_str() == Some("verify")));
-    use_other || no_verify
+    jwk.as_object().is_some_and(|o| jwk::for_verifying(o) == Ok(false))
 }
 
 pub(crate) fn kid_note(jwk: &serde_json::Value) -> String {
