@@ -3,7 +3,7 @@
 # usual JWT libraries, then the Rust benches (benches/run.sh), all written to
 # BENCHMARKS.md by benches/report.py.
 #
-#   benches/all.sh                    full run (about 11 minutes on 2 cores after the builds; the
+#   benches/all.sh                    full run (about 14 minutes on 2 cores after the builds; the
 #                                     builds from scratch take about 10 more)
 #   benches/all.sh --quick            short measurements: a smoke test, not numbers to publish
 #   benches/all.sh --only c,python    some hosts only (rust, python, go, c, nginx); the report
@@ -110,9 +110,9 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_BEFORE="$(load)"
 START=$(date +%s)
 if [ "$QUICK" = 1 ]; then
-    PY_ARGS=(--seconds 0.1 --rounds 1) C_ARGS=(--quick) NGINX_ARGS=(--duration 1s --rounds 1)
+    PY_ARGS=(--seconds 0.1 --rounds 1) C_ARGS=(--quick) NGINX_ARGS=(--duration 1s --rounds 1 --target-rounds 3 --perf)
 else
-    PY_ARGS=(--rounds 5) C_ARGS=(--seconds 5) NGINX_ARGS=(--duration 2s --rounds 7)
+    PY_ARGS=(--rounds 5) C_ARGS=(--seconds 5) NGINX_ARGS=(--duration 2s --rounds 7 --target-rounds 30 --perf)
 fi
 want python && host python python3 bindings/python/bench.py --tokens "$TOKENS" --json "$HOSTS/python.json" "${PY_ARGS[@]}"
 want go && host go go_bench

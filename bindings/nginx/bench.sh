@@ -5,8 +5,12 @@
 # nginx worker CPU time per request and the ratios to the unprotected location
 # and to the same request (token sent) to it. With --rounds N the locations are
 # measured N times, interleaved; ratios are paired per round, medians reported.
+# --target-rounds N then measures, per backend, N short rounds of only the
+# three requests the HS256 target compares (its verdict in BENCHMARKS.md);
+# --perf samples the worker with perf: the module's share of its CPU.
 #
 #   bindings/nginx/bench.sh [--duration 10s] [--connections 32] [--rounds 3]
+#                           [--target-rounds 30] [--target-duration 1s] [--perf]
 #                           [--workers 1] [--min-hs256-ratio 0.9]
 #
 # Installs wrk with apt-get when missing (as root). Honours CARGO_TARGET_DIR,
