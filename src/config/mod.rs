@@ -430,16 +430,16 @@ fn build_revoked(r: &Obj<'_>) -> Res<Blocklist> {
     r.only(&["jti", "sub_before", "api_key_ids"])?;
     let mut b = Blocklist::default();
     for j in r.strings("jti")?.unwrap_or_default() {
-        b = b.with(Target::Jti { jti: j, until: None }, f64::NEG_INFINITY);
+        b.add(Target::Jti { jti: j, until: None });
     }
     if let Some(sb) = r.obj("sub_before")? {
         for (sub, t) in sb.members() {
             let before = t.as_f64().ok_or_else(|| (sb.path(sub), "must be a NumericDate (number)".into()))?;
-            b = b.with(Target::SubjectBefore { sub: sub.clone(), before }, f64::NEG_INFINITY);
+            b.add(Target::SubjectBefore { sub: sub.clone(), before });
         }
     }
     for id in r.strings("api_key_ids")?.unwrap_or_default() {
-        b = b.with(Target::ApiKeyId(id), f64::NEG_INFINITY);
+        b.add(Target::ApiKeyId(id));
     }
     Ok(b)
 }

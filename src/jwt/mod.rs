@@ -96,8 +96,8 @@ fn revoked(
     iat: Option<f64>,
 ) -> bool {
     [&*snap.revoked, run_time].iter().any(|b| {
-        (b.has_jtis() && jti.is_some_and(|j| b.jti_revoked(j.text(out))))
-            || (b.has_subjects() && sub.is_some_and(|s| b.subject_revoked(s.text(out), iat)))
+        (b.has_jtis() && jti.is_some_and(|j| b.jti_revoked(j.get(out))))
+            || (b.has_subjects() && sub.is_some_and(|s| b.subject_revoked(s.get(out), iat)))
     })
 }
 

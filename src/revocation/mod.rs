@@ -24,11 +24,16 @@ pub enum Target {
 }
 
 /// An immutable set of revocations.
+///
+/// Names are kept as bytes: a verification looks them up with the bytes it
+/// decoded (UTF-8 already, the whole document was checked), and a lookup by
+/// `&str` would check them again on every request (~100 instructions for a
+/// 30-byte jti, a fifth of a token-cache hit).
 #[derive(Clone, Debug, Default)]
 pub struct Blocklist {
-    jti: HashMap<Box<str>, Option<f64>>,
-    sub_before: HashMap<Box<str>, f64>,
-    api_key_ids: HashSet<Box<str>>,
+    jti: HashMap<Box<[u8]>, Option<f64>>,
+    sub_before: HashMap<Box<[u8]>, f64>,
+    api_key_ids: HashSet<Box<[u8]>>,
 }
 
 impl Blocklist {
@@ -53,50 +58,57 @@ impl Blocklist {
     }
 
     #[inline]
-    pub fn jti_revoked(&self, jti: &str) -> bool {
-        !self.jti.is_empty() && self.jti.contains_key(jti)
+    pub fn jti_revoked(&self, jti: impl AsRef<[u8]>) -> bool {
+        !self.jti.is_empty() && self.jti.contains_key(jti.as_ref())
     }
 
     /// SPEC §5: revoked unless `iat` is present and after the cut-off.
     #[inline]
-    pub fn subject_revoked(&self, sub: &str, iat: Option<f64>) -> bool {
+    pub fn subject_revoked(&self, sub: impl AsRef<[u8]>, iat: Option<f64>) -> bool {
         if self.sub_before.is_empty() {
             return false;
         }
-        match self.sub_before.get(sub) {
+        match self.sub_before.get(sub.as_ref()) {
             None => false,
             Some(&t) => !matches!(iat, Some(i) if i > t),
         }
     }
 
     #[inline]
-    pub fn api_key_revoked(&self, id: &str) -> bool {
-        !self.api_key_ids.is_empty() && self.api_key_ids.contains(id)
+    pub fn api_key_revoked(&self, id: impl AsRef<[u8]>) -> bool {
+        !self.api_key_ids.is_empty() && self.api_key_ids.contains(id.as_ref())
     }
 
-    /// A copy with `t` added (a later cut-off for a subject replaces an
-    /// earlier one; revoking never shortens what is already revoked), and
-    /// with jti entries whose `until` is not after `expired_by` dropped.
+    /// A copy with `t` added (see [`Blocklist::add`]), and with jti entries
+    /// whose `until` is not after `expired_by` dropped.
     pub fn with(&self, t: Target, expired_by: f64) -> Blocklist {
         let mut b = self.clone();
         b.prune(expired_by);
+        b.add(t);
+        b
+    }
+
+    /// Add `t` in place: a later cut-off for a subject replaces an earlier
+    /// one, and revoking never shortens what is already revoked. (Building
+    /// the config's list this way, not by [`Blocklist::with`], keeps a list
+    /// of n entries O(n) to load instead of O(n²) copies.)
+    pub(crate) fn add(&mut self, t: Target) {
         match t {
             Target::Jti { jti, until } => {
-                let e = b.jti.entry(jti.into()).or_insert(until);
+                let e = self.jti.entry(name(jti)).or_insert(until);
                 *e = match (*e, until) {
                     (Some(a), Some(u)) => Some(a.max(u)),
                     _ => None,
                 };
             }
             Target::SubjectBefore { sub, before } => {
-                let e = b.sub_before.entry(sub.into()).or_insert(before);
+                let e = self.sub_before.entry(name(sub)).or_insert(before);
                 *e = e.max(before);
             }
             Target::ApiKeyId(id) => {
-                b.api_key_ids.insert(id.into());
+                self.api_key_ids.insert(name(id));
             }
         }
-        b
     }
 
     /// A copy without `t` (matched by name; `until`/`before` are ignored).
@@ -104,16 +116,23 @@ impl Blocklist {
     pub fn without(&self, t: &Target) -> Option<Blocklist> {
         let mut b = self.clone();
         let removed = match t {
-            Target::Jti { jti, .. } => b.jti.remove(jti.as_str()).is_some(),
-            Target::SubjectBefore { sub, .. } => b.sub_before.remove(sub.as_str()).is_some(),
-            Target::ApiKeyId(id) => b.api_key_ids.remove(id.as_str()),
+            Target::Jti { jti, .. } => b.jti.remove(jti.as_bytes()).is_some(),
+            Target::SubjectBefore { sub, .. } => b.sub_before.remove(sub.as_bytes()).is_some(),
+            Target::ApiKeyId(id) => b.api_key_ids.remove(id.as_bytes()),
         };
         removed.then_some(b)
     }
 
     fn prune(&mut self, now: f64) {
+        if self.jti.is_empty() {
+            return;
+        }
         self.jti.retain(|_, until| until.map_or(true, |u| now < u));
     }
+}
+
+fn name(s: String) -> Box<[u8]> {
+    s.into_bytes().into_boxed_slice()
 }
 
 #[cfg(test)]

@@ -396,7 +396,7 @@ impl Verifier {
             return Err(Code::TooLarge);
         }
         let e = snap.api_keys.lookup(key).ok_or(Code::BadApiKey)?;
-        if snap.revoked.api_key_revoked(&e.id) || view.revoked.api_key_revoked(&e.id) {
+        if snap.revoked.api_key_revoked(&*e.id) || view.revoked.api_key_revoked(&*e.id) {
             return Err(Code::Revoked);
         }
         if !e.valid_at(now) {
