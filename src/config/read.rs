@@ -168,36 +168,74 @@ pub fn too_deep(v: &Value) -> String {
 
 /// The path of the first member name given twice in one object, anywhere in
 /// the document (serde_json would silently keep the last one).
+///
+/// Linear in the document: names seen are hashed (a `Vec` searched per
+/// member made an object of m members cost m²), and the path is kept as a
+/// stack of segments, joined only for the duplicate (formatting it for every
+/// member cost items × path length).
 pub fn find_duplicate(doc: &[u8]) -> Option<String> {
-    fn walk(v: Raw<'_>, at: &str) -> Option<String> {
+    use std::borrow::Cow;
+    use std::collections::HashSet;
+
+    enum Seg<'a> {
+        Name(Cow<'a, [u8]>),
+        Index(usize),
+    }
+
+    fn join(path: &[Seg<'_>]) -> String {
+        let mut s = String::new();
+        for seg in path {
+            match seg {
+                Seg::Name(n) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(&String::from_utf8_lossy(n));
+                }
+                Seg::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        s
+    }
+
+    fn walk<'a>(v: Raw<'a>, path: &mut Vec<Seg<'a>>) -> Option<String> {
         match v {
             Raw::Object(raw) => {
-                let mut seen: Vec<Vec<u8>> = Vec::new();
+                let mut seen: HashSet<Cow<'a, [u8]>> = HashSet::new();
                 let mut found = None;
                 let _ = json::for_each_member(raw, |k, val| {
                     if found.is_some() {
                         return Ok(());
                     }
-                    let name: Vec<u8> = k.decoded().collect();
-                    let path =
-                        format!("{}{}{}", at, if at.is_empty() { "" } else { "." }, String::from_utf8_lossy(&name));
+                    let name: Cow<'a, [u8]> =
+                        if k.escaped { Cow::Owned(k.decoded().collect()) } else { Cow::Borrowed(k.raw) };
+                    path.push(Seg::Name(name.clone()));
                     if seen.contains(&name) {
-                        found = Some(path);
+                        found = Some(join(path));
                     } else {
-                        found = walk(val, &path);
-                        seen.push(name);
+                        found = walk(val, path);
+                        seen.insert(name);
                     }
+                    path.pop();
                     Ok(())
                 });
                 found
             }
             Raw::Array(raw) => {
-                json::array_items(raw).enumerate().find_map(|(i, item)| walk(item, &format!("{at}[{i}]")))
+                for (i, item) in json::array_items(raw).enumerate() {
+                    path.push(Seg::Index(i));
+                    let found = walk(item, path);
+                    path.pop();
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+                None
             }
             _ => None,
         }
     }
-    walk(json::validate(doc).ok()?, "")
+    walk(json::validate(doc).ok()?, &mut Vec::new())
 }
 
 /// The most a config, or a file it names, may hold: reading `/dev/zero` or
@@ -226,6 +264,27 @@ mod tests {
         assert_eq!(find_duplicate(br#"{"a":[{"x":1},{"y":1,"\u0079":2}]}"#).as_deref(), Some("a[1].y"));
         assert_eq!(find_duplicate(br#"{"a":1,"a":1}"#).as_deref(), Some("a"));
         assert_eq!(find_duplicate(br#"{"a":{"a":1}}"#), None);
+        assert_eq!(
+            find_duplicate(br#"[[1,{"k":{"x":1}}],[{},{"k":[{"z":0,"z":0}]}]]"#).as_deref(),
+            Some("[1][1].k[0].z")
+        );
+        assert_eq!(find_duplicate(br#"{"a\u002eb":{"c":1},"a.b":2}"#).as_deref(), Some("a.b"));
+    }
+
+    #[test]
+    fn duplicates_in_wide_and_long_documents() {
+        // 200,000 members, the duplicate last (the search once compared each
+        // name with every earlier one: 2e10 comparisons); and 200,000 items
+        // under a long member name (the path was formatted for each item).
+        let mut doc = String::from("{");
+        for i in 0..200_000 {
+            doc.push_str(&format!("\"m{i}\":0,"));
+        }
+        doc.push_str("\"m7\":1}");
+        assert_eq!(find_duplicate(doc.as_bytes()).as_deref(), Some("m7"));
+        let long = "n".repeat(100_000);
+        let doc = format!("{{\"{long}\":[{}{{\"d\":1,\"d\":2}}]}}", "0,".repeat(200_000));
+        assert_eq!(find_duplicate(doc.as_bytes()), Some(format!("{long}[200000].d")));
     }
 
     #[test]
