@@ -351,6 +351,35 @@ fn with_several_issuers_alg_none_is_unsupported_whatever_the_issuer() {
 }
 
 #[test]
+fn with_several_issuers_an_escaped_iss_finds_its_profile() {
+    let (a, b, c) = (TestKey::hs256("a"), TestKey::hs256("b"), TestKey::hs256("c"));
+    let long = format!("https://c/{}", "x".repeat(600));
+    let cfg = json!({"jwt": [{"issuer": "https://a/", "jwks": jwks(&[&a])},
+                             {"issuer": ["https://b/", "https://b2/"], "jwks": jwks(&[&b])},
+                             {"issuer": long.clone(), "jwks": jwks(&[&c])}]});
+    let v = Verifier::from_json(cfg.to_string().as_bytes()).unwrap();
+    let exp = NOW + 60.0;
+    let tok = |k: &TestKey, iss_json: &str| {
+        let header = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, k.jwk()["kid"].as_str().unwrap());
+        k.sign_text(&header, &format!(r#"{{"sub":"s","exp":{exp},"iss":{iss_json}}}"#))
+    };
+    // escaped and plain spellings of one issuer route alike
+    assert_eq!(code(&v, &tok(&a, r#""https:\/\/a\/""#), NOW), Code::Ok);
+    assert_eq!(code(&v, &tok(&a, r#""\u0068ttps://a/""#), NOW), Code::Ok);
+    assert_eq!(code(&v, &tok(&b, r#""https:\/\/b2\/""#), NOW), Code::Ok);
+    // the profile is the issuer's: b's key is not among a's keys
+    assert_eq!(code(&v, &tok(&b, r#""https:\/\/a\/""#), NOW), Code::UnknownKey);
+    // an escaped iss longer than every issuer, or near one, is no issuer
+    let longer = format!(r#""https:\/\/a\/{}""#, "y".repeat(700));
+    assert_eq!(code(&v, &tok(&a, &longer), NOW), Code::BadIssuer);
+    assert_eq!(code(&v, &tok(&a, r#""https:\/\/a""#), NOW), Code::BadIssuer);
+    // an issuer longer than the stack buffer, spelled with escapes
+    let escaped_long = format!("\"{}\"", long.replace('/', "\\/"));
+    assert_eq!(code(&v, &tok(&c, &escaped_long), NOW), Code::Ok);
+    assert_eq!(code(&v, &tok(&c, &format!("\"{long}\"")), NOW), Code::Ok);
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

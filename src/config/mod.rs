@@ -19,6 +19,7 @@ use crate::ratelimit::Rate;
 use crate::revocation::{Blocklist, Target};
 use read::{Obj, Res};
 use serde_json::Value;
+use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,12 +83,63 @@ pub struct Profile {
     pub max_token_bytes: usize,
 }
 
+/// The issuer profile of each issuer, when `jwt` is a list: a token's `iss`
+/// finds its profile in one hash lookup (a scan of every profile's issuers
+/// cost an unauthenticated sender's token time linear in the config).
+#[derive(Debug, Default, Clone)]
+pub struct IssuerIndex {
+    by_issuer: HashMap<Box<[u8]>, usize>,
+    longest: usize,
+}
+
+impl IssuerIndex {
+    /// Record that `issuer` belongs to profile `i`; `Err(j)` when it is
+    /// already another profile's, `j`.
+    fn insert(&mut self, issuer: &str, i: usize) -> Result<(), usize> {
+        match self.by_issuer.entry(issuer.as_bytes().into()) {
+            Entry::Occupied(e) if *e.get() != i => Err(*e.get()),
+            Entry::Occupied(_) => Ok(()),
+            Entry::Vacant(e) => {
+                e.insert(i);
+                self.longest = self.longest.max(issuer.len());
+                Ok(())
+            }
+        }
+    }
+
+    /// The profile of the decoded string `iss`, if any. Without allocating:
+    /// an escaped `iss` is decoded on the stack, and one longer than every
+    /// issuer matches none.
+    #[inline]
+    pub fn find(&self, iss: &crate::json::RawStr<'_>) -> Option<usize> {
+        if !iss.escaped {
+            return self.by_issuer.get(iss.raw).copied();
+        }
+        let mut buf = [0u8; 512];
+        if self.longest > buf.len() {
+            // Issuers this long are the config's doing: scan them.
+            return self.by_issuer.iter().find(|(k, _)| iss.eq_bytes(k)).map(|(_, &i)| i);
+        }
+        let mut n = 0;
+        for b in iss.decoded() {
+            if n == self.longest {
+                return None;
+            }
+            buf[n] = b;
+            n += 1;
+        }
+        self.by_issuer.get(&buf[..n]).copied()
+    }
+}
+
 /// Everything one config says, validated and ready to verify with.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     /// JWT profiles: one when `jwt` is an object, several when it is a list
     /// (then a token is checked only against the profile of its `iss`).
     pub profiles: Vec<Profile>,
+    /// With several profiles: which one each issuer belongs to.
+    pub issuers: IssuerIndex,
     /// Bound on every credential, checked before anything is decoded.
     pub max_token_bytes: usize,
     pub api_keys: Arc<ApiKeys>,
@@ -180,9 +232,9 @@ fn build(v: &Value, dir: &Path) -> Res<Snapshot> {
             for (i, p) in list.iter().enumerate() {
                 let at = format!("jwt[{i}]");
                 let profile = build_jwt(&Obj::new(p, &at)?, dir, true)?;
-                for (j, other) in s.profiles.iter().enumerate() {
-                    if let Some(dup) = profile.policy.issuers.iter().find(|x| other.policy.issuers.contains(x)) {
-                        return Err((format!("{at}.issuer"), format!("issuer {dup:?} is also in jwt[{j}]")));
+                for iss in &profile.policy.issuers {
+                    if let Err(j) = s.issuers.insert(iss, i) {
+                        return Err((format!("{at}.issuer"), format!("issuer {iss:?} is also in jwt[{j}]")));
                     }
                 }
                 s.profiles.push(profile);

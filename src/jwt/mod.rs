@@ -247,10 +247,8 @@ fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<(usize, 
         [one] => Ok((0, one)),
         many => {
             let iss = p.claims.iss.ok_or(Code::BadIssuer)?;
-            many.iter()
-                .enumerate()
-                .find(|(_, pr)| pr.policy.issuers.iter().any(|i| iss.eq_bytes(i.as_bytes())))
-                .ok_or(Code::BadIssuer)
+            let i = snap.issuers.find(&iss).ok_or(Code::BadIssuer)?;
+            Ok((i, &many[i]))
         }
     }
 }
