@@ -65,22 +65,26 @@ impl Users {
     /// htpasswd file). A name given twice is refused.
     pub fn new(users: Vec<(String, User)>, max_failures_per_min: Option<u32>) -> Result<Users, String> {
         let mut by_name = HashMap::with_capacity(users.len());
-        let mut classes: Vec<((bool, u32, usize), usize, PasswordHash)> = Vec::new();
+        // (users, decoy) per cost class, in order of first appearance; the
+        // map finds a user's class (a scan per user was quadratic when every
+        // user had a cost of their own).
+        let mut classes: Vec<(usize, PasswordHash)> = Vec::new();
+        let mut class_of: HashMap<(bool, u32, usize), usize> = HashMap::new();
         for (at, u) in users {
             if by_name.contains_key(&u.name) {
                 return Err(format!("{at}: user {:?} is defined twice", u.name));
             }
-            let class = cost_class(&u.hash);
-            match classes.iter_mut().find(|(c, ..)| *c == class) {
-                Some((_, n, _)) => *n += 1,
-                None => classes.push((class, 1, u.hash.decoy())),
-            }
+            let c = *class_of.entry(cost_class(&u.hash)).or_insert_with(|| {
+                classes.push((0, u.hash.decoy()));
+                classes.len() - 1
+            });
+            classes[c].0 += 1;
             by_name.insert(u.name.clone(), u);
         }
         let mut total = 0;
         let decoys = classes
             .into_iter()
-            .map(|(_, n, d)| {
+            .map(|(n, d)| {
                 total += n;
                 (total, d)
             })
@@ -106,7 +110,8 @@ impl Users {
     fn decoy_for(&self, name: &[u8]) -> Option<&PasswordHash> {
         let total = self.decoys.last()?.0;
         let i = (self.pick.hash_one(name) % total as u64) as usize;
-        self.decoys.iter().find(|(upto, _)| i < *upto).map(|(_, d)| d)
+        // the first class whose running total is past i
+        self.decoys.get(self.decoys.partition_point(|(upto, _)| *upto <= i)).map(|(_, d)| d)
     }
 
     /// Spend the cost of a password check on a name that does not exist.
@@ -262,6 +267,13 @@ mod tests {
         // 3 in 4 expected: 1,500 ± 19 (a bound of over five deviations).
         assert!((1400..=1600).contains(&n_dear), "{n_dear} of 2000");
         assert!(Users::default().decoy_for(b"x").is_none());
+
+        // Classes interleaved in the list (a, b, a, b, ...): counted per class,
+        // in order of first appearance, whatever the order of the users.
+        let list = (0..8).map(|i| mk(&format!("u{i}"), if i % 2 == 0 { 1000 } else { 3000 })).collect();
+        let users = Users::new(list, None).unwrap();
+        let classes: Vec<_> = users.decoys.iter().map(|(upto, d)| (*upto, cost_class(d))).collect();
+        assert_eq!(classes, vec![(4, cheap), (8, cost_class(&h(3000)))]);
     }
 
     #[test]
