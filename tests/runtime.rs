@@ -645,3 +645,23 @@ fn a_config_blocklist_of_many_entries_loads_and_every_entry_counts() {
     let t = k.sign(&json!({"sub": "s", "jti": format!("jti-{n}"), "exp": NOW + 60.0}));
     assert_eq!(code(&v, &t, NOW), Code::Ok);
 }
+
+#[test]
+fn many_run_time_revocations_one_at_a_time() {
+    // Each revocation once copied the whole run-time list: 40,000 took 35 s.
+    let k = TestKey::hs256("k");
+    let v = Verifier::from_json(&config(&[&k], json!({}))).unwrap();
+    let n = 40_000;
+    for i in 0..n {
+        v.revoke(Target::Jti { jti: format!("jti-{i}"), until: Some(NOW + 3600.0) }, NOW);
+    }
+    v.revoke(Target::SubjectBefore { sub: "mallory".into(), before: NOW }, NOW);
+    for i in [0, 1, n / 3, n - 1] {
+        assert_eq!(code(&v, &k.sign(&claims("s", &format!("jti-{i}"))), NOW), Code::Revoked, "jti-{i}");
+    }
+    assert_eq!(code(&v, &k.sign(&claims("s", &format!("jti-{n}"))), NOW), Code::Ok);
+    assert_eq!(code(&v, &k.sign(&claims("mallory", "x")), NOW), Code::Revoked);
+    assert!(v.unrevoke(&Target::Jti { jti: "jti-7".into(), until: None }));
+    assert_eq!(code(&v, &k.sign(&claims("s", "jti-7")), NOW), Code::Ok);
+    assert_eq!(code(&v, &k.sign(&claims("s", "jti-8")), NOW), Code::Revoked);
+}
