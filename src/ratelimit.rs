@@ -5,9 +5,9 @@
 //! snapshot, so it survives reloads. The hot path takes only a shard *read*
 //! lock and updates an atomic with compare-and-swap, so verifiers never wait
 //! on each other; a write lock is taken only the first time a name is seen.
-//! Memory is bounded: past `cap` names, idle entries are swept, and if the
-//! map is still full, new names share one overflow entry (which can only make
-//! the budget stricter, never looser).
+//! Memory is bounded: past `cap` names, idle entries are swept (at most once
+//! a second), and while the map is still full, new names share one overflow
+//! entry (which can only make the budget stricter, never looser).
 
 use crate::apikey::DigestHasher;
 use dashmap::DashMap;
@@ -50,11 +50,38 @@ fn nanos(now: f64) -> u64 {
 pub struct RateLimiter {
     tat: DashMap<Box<str>, AtomicU64>,
     cap: usize,
+    sweeps: Sweeps,
+}
+
+/// When a full map may next be swept. A sweep visits every entry with
+/// every shard write-locked; run for each new name while the map stayed
+/// full, it cost each such call 0.2 ms at 100k entries and stalled every
+/// other verification meanwhile. At most one sweep a second (by the
+/// callers' `now`): in between, new names share the overflow entry.
+#[derive(Default)]
+struct Sweeps {
+    next_ns: AtomicU64,
+}
+
+const SWEEP_EVERY_NS: u64 = 1_000_000_000;
+
+impl Sweeps {
+    /// Is a sweep due at `now_ns`? True for one caller per interval.
+    fn due(&self, now_ns: u64) -> bool {
+        let next = self.next_ns.load(Ordering::Relaxed);
+        // A `next` further ahead than one interval: the clock went back.
+        if now_ns < next && next - now_ns <= SWEEP_EVERY_NS {
+            return false;
+        }
+        self.next_ns
+            .compare_exchange(next, now_ns.saturating_add(SWEEP_EVERY_NS), Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
 }
 
 impl RateLimiter {
     pub fn new(cap: usize) -> Self {
-        RateLimiter { tat: DashMap::new(), cap: cap.max(16) }
+        RateLimiter { tat: DashMap::new(), cap: cap.max(16), sweeps: Sweeps::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -103,6 +130,9 @@ impl RateLimiter {
         if self.tat.len() < self.cap {
             return id;
         }
+        if !self.sweeps.due(now_ns) {
+            return OVERFLOW;
+        }
         // A bucket whose TAT has passed is full again: the same as no entry.
         self.tat.retain(|_, a| a.load(Ordering::Relaxed) > now_ns);
         if self.tat.len() < self.cap {
@@ -130,6 +160,7 @@ pub struct FailureBudget {
     state: DashMap<u128, AtomicU64, BuildHasherDefault<DigestHasher>>,
     keys: [RandomState; 2],
     cap: usize,
+    sweeps: Sweeps,
 }
 
 const WINDOW_S: u64 = 60;
@@ -186,7 +217,12 @@ pub struct Reservation {
 
 impl FailureBudget {
     pub fn new(cap: usize) -> Self {
-        FailureBudget { state: DashMap::default(), keys: [RandomState::new(), RandomState::new()], cap: cap.max(16) }
+        FailureBudget {
+            state: DashMap::default(),
+            keys: [RandomState::new(), RandomState::new()],
+            cap: cap.max(16),
+            sweeps: Sweeps::default(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -249,6 +285,8 @@ impl FailureBudget {
         }
         let key = if self.state.len() < self.cap {
             key
+        } else if !self.sweeps.due(nanos(now)) {
+            OVERFLOW_KEY
         } else {
             self.state.retain(|_, a| Window::of(a.load(Ordering::Relaxed)).holds(now_s));
             if self.state.len() < self.cap {
@@ -342,6 +380,31 @@ mod tests {
         assert!(r.take("fresh", rate, 5.0).is_err());
         // Once idle entries are swept, new names get their own bucket again.
         assert!(r.take("fresh2", rate, 100.0).is_ok());
+    }
+
+    #[test]
+    fn a_full_map_is_swept_at_most_once_a_second() {
+        let r = RateLimiter::new(16);
+        let rate = Rate { per_s: 1.0, burst: 1 };
+        for i in 0..16 {
+            assert!(r.take(&format!("k{i}"), rate, 5.0).is_ok());
+        }
+        // Full of live buckets: the first new name sweeps (in vain) and goes
+        // to the overflow entry.
+        let _ = r.take("a", rate, 5.5);
+        assert_eq!(r.len(), 17);
+        // At 6.2 every bucket is idle, but the last sweep was at 5.5: no
+        // sweep before 6.5, new names share the overflow entry meanwhile.
+        let _ = r.take("b", rate, 6.2);
+        assert_eq!(r.len(), 17);
+        assert!(r.tat.get("b").is_none());
+        // Due again: the sweep frees the idle buckets; the name gets its own.
+        assert!(r.take("c", rate, 6.6).is_ok());
+        assert!(r.tat.get("c").is_some() && r.len() <= 2, "{}", r.len());
+        // A clock gone back does not hold sweeps off until it catches up.
+        let s = Sweeps::default();
+        assert!(s.due(100 * SWEEP_EVERY_NS) && !s.due(100 * SWEEP_EVERY_NS + 1));
+        assert!(s.due(10 * SWEEP_EVERY_NS), "90 s back: due");
     }
 
     #[test]
