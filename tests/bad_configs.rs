@@ -108,6 +108,9 @@ fn table() -> Vec<(&'static str, String, String, &'static str)> {
         ("leeway as a string", s(jwt(json!({"leeway_s": "30"}))), "jwt.leeway_s".into(), "number"),
         ("negative leeway", s(jwt(json!({"leeway_s": -1}))), "jwt.leeway_s".into(), "out of range"),
         ("issuer as a number", s(jwt(json!({"issuer": 5}))), "jwt.issuer".into(), "must be"),
+        // An empty list once switched the check off: every issuer / audience passed.
+        ("issuer an empty list", s(jwt(json!({"issuer": []}))), "jwt.issuer".into(), "empty list"),
+        ("audience an empty list", s(jwt(json!({"audience": []}))), "jwt.audience".into(), "empty list"),
         ("require with a number", s(jwt(json!({"require": ["exp", 1]}))), "jwt.require[1]".into(), "string"),
         ("typ as a list", s(jwt(json!({"typ": ["at+jwt"]}))), "jwt.typ".into(), "string"),
         ("max_token_bytes 0", s(jwt(json!({"max_token_bytes": 0}))), "jwt.max_token_bytes".into(), "at least 1"),

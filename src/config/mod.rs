@@ -302,9 +302,18 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
             parse_jwk_set(&v, &path.display().to_string()).map_err(|(place, e)| (format!("{at} ({place})"), e))?;
         keys = keys.union(from_file).map_err(|e| (at, e))?;
     }
+    // An empty list is refused, not read as "no check" (the policy treats
+    // no issuers as unset): `[]` would have let every issuer (audience) in,
+    // and a typo must never silently weaken a policy (SPEC §1).
+    let one_or_more = |name: &str| match j.strings_or_string(name)? {
+        Some(v) if v.is_empty() => {
+            Err((j.path(name), format!("an empty list matches no token; leave `{name}` out to accept any {name}")))
+        }
+        v => Ok(v.unwrap_or_default()),
+    };
     let mut p = Policy {
-        issuers: j.strings_or_string("issuer")?.unwrap_or_default(),
-        audiences: j.strings_or_string("audience")?.unwrap_or_default(),
+        issuers: one_or_more("issuer")?,
+        audiences: one_or_more("audience")?,
         leeway_s: j.num("leeway_s", 0.0, 86400.0 * 365.0)?.unwrap_or(0.0),
         max_lifetime_s: j.num("max_lifetime_s", 0.0, f64::MAX)?,
         typ: j.str("typ")?.map(normalize_typ),
