@@ -153,8 +153,14 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 #[inline]
 fn kid_hash(kid: &[u8], seed: [u64; 2]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mix = |h: u64, w: u64| fold_mul(h ^ w, seed[1] | 1) ^ K;
-    let mut h = seed[0] ^ kid.len() as u64;
+    // Odd and with its top bit set: never a degenerate multiplier (1, say,
+    // would leave the mix linear), whatever the seed.
+    let m = seed[1] | (1 << 63) | 1;
+    let mix = |h: u64, w: u64| fold_mul(h ^ w, m) ^ K;
+    // The length goes through the multiply before the first word: XORed
+    // into the same word, `len ^ w1` was one value for kids of different
+    // lengths (NUL-padded), colliding whatever the seed.
+    let mut h = mix(seed[0], kid.len() as u64);
     let mut words = kid.chunks_exact(8);
     for w in &mut words {
         h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
@@ -165,7 +171,7 @@ fn kid_hash(kid: &[u8], seed: [u64; 2]) -> u64 {
         w[..tail.len()].copy_from_slice(tail);
         h = mix(h, u64::from_le_bytes(w));
     }
-    fold_mul(h, seed[1] ^ K)
+    fold_mul(h, m)
 }
 
 impl KidTable {
@@ -452,6 +458,21 @@ mod tests {
         let same = (0..64)
             .filter(|i| kid_hash(format!("kid-{i}").as_bytes(), a) == kid_hash(format!("kid-{i}").as_bytes(), b));
         assert_eq!(same.count(), 0);
+        // Kids of lengths 9 to 16 whose first word is c ^ length, the rest
+        // NUL: with the length XORed into the first word they shared one
+        // hash under every seed.
+        for seed in [a, b, [0, 0], [u64::MAX, 0x9E37_79B9_7F4A_7C15]] {
+            let mut hashes: Vec<u64> = (9u64..=16)
+                .map(|len| {
+                    let mut kid = (0x4141_4141_4141_4141u64 ^ len).to_le_bytes().to_vec();
+                    kid.resize(len as usize, 0);
+                    kid_hash(&kid, seed)
+                })
+                .collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            assert_eq!(hashes.len(), 8, "seed {seed:?}");
+        }
         // Kids of one shape that a fixed hash could be searched against:
         // with 20,000 of them the longest probe run stays short.
         let keys: Vec<Key> = (0..20_000).map(|i| key("HS256", Some(&format!("{i:08}")), i as u8)).collect();
