@@ -380,6 +380,52 @@ fn with_several_issuers_an_escaped_iss_finds_its_profile() {
 }
 
 #[test]
+fn with_several_issuers_the_index_path_decodes_escapes_up_to_the_longest_issuer() {
+    // Every issuer within the 512-byte stack buffer: an escaped iss is
+    // decoded there; one longer than the longest issuer matches none.
+    let (a, b) = (TestKey::hs256("a"), TestKey::hs256("b"));
+    let long = format!("https://b/{}", "x".repeat(502)); // 512 bytes
+    assert_eq!(long.len(), 512);
+    let cfg = json!({"jwt": [{"issuer": "https://a/", "jwks": jwks(&[&a])},
+                             {"issuer": long.clone(), "jwks": jwks(&[&b])}]});
+    let v = Verifier::from_json(cfg.to_string().as_bytes()).unwrap();
+    let tok = |k: &TestKey, iss_json: &str| {
+        let header = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, k.jwk()["kid"].as_str().unwrap());
+        k.sign_text(&header, &format!(r#"{{"sub":"s","exp":{},"iss":{iss_json}}}"#, NOW + 60.0))
+    };
+    let esc = |s: &str| format!("\"{}\"", s.replace('/', "\\/"));
+    assert_eq!(code(&v, &tok(&b, &esc(&long)), NOW), Code::Ok, "512 bytes, escaped");
+    assert_eq!(code(&v, &tok(&b, &esc(&format!("{long}x"))), NOW), Code::BadIssuer, "513 bytes");
+    assert_eq!(code(&v, &tok(&b, &esc(&long[..511])), NOW), Code::BadIssuer, "511 bytes");
+    assert_eq!(code(&v, &tok(&a, &esc("https://a/")), NOW), Code::Ok);
+    assert_eq!(code(&v, &tok(&a, r#""https:\/\/a\/\u0000""#), NOW), Code::BadIssuer);
+    assert_eq!(code(&v, &tok(&a, r#""""#), NOW), Code::BadIssuer);
+}
+
+#[test]
+fn with_several_issuers_a_hand_built_or_reordered_snapshot_still_routes() {
+    let (a, b) = (TestKey::hs256("a"), TestKey::hs256("b"));
+    let cfg = json!({"jwt": [{"issuer": "https://a", "jwks": jwks(&[&a])},
+                             {"issuer": "https://b", "jwks": jwks(&[&b])}]});
+    let loaded = warden::Snapshot::from_json(cfg.to_string().as_bytes(), std::path::Path::new(".")).unwrap();
+    let t = |k: &TestKey, iss: &str| k.sign(&json!({"sub": "s", "iss": iss, "exp": NOW + 60.0}));
+    let mut reordered = loaded.clone();
+    reordered.profiles.reverse();
+    let hand_built = warden::Snapshot {
+        profiles: loaded.profiles.clone(),
+        max_token_bytes: loaded.max_token_bytes,
+        ..Default::default()
+    };
+    for snap in [loaded, reordered, hand_built] {
+        let v = Verifier::new(snap);
+        assert_eq!(code(&v, &t(&a, "https://a"), NOW), Code::Ok);
+        assert_eq!(code(&v, &t(&b, "https://b"), NOW), Code::Ok);
+        assert_eq!(code(&v, &t(&b, "https://a"), NOW), Code::UnknownKey);
+        assert_eq!(code(&v, &t(&a, "https://c"), NOW), Code::BadIssuer);
+    }
+}
+
+#[test]
 fn runtime_revocation_by_subject_and_api_key() {
     let k = TestKey::eddsa("e");
     let key = warden::apikey::generate("tk").unwrap();

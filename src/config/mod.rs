@@ -93,6 +93,10 @@ pub struct IssuerIndex {
 }
 
 impl IssuerIndex {
+    pub fn is_empty(&self) -> bool {
+        self.by_issuer.is_empty()
+    }
+
     /// Record that `issuer` belongs to profile `i`; `Err(j)` when it is
     /// already another profile's, `j`.
     fn insert(&mut self, issuer: &str, i: usize) -> Result<(), usize> {
@@ -138,7 +142,9 @@ pub struct Snapshot {
     /// JWT profiles: one when `jwt` is an object, several when it is a list
     /// (then a token is checked only against the profile of its `iss`).
     pub profiles: Vec<Profile>,
-    /// With several profiles: which one each issuer belongs to.
+    /// With several profiles: which one each issuer belongs to. Built by the
+    /// config loader; a snapshot built by hand may leave it empty (its
+    /// tokens then find their profile by a scan of every profile).
     pub issuers: IssuerIndex,
     /// Bound on every credential, checked before anything is decoded.
     pub max_token_bytes: usize,

@@ -247,8 +247,16 @@ fn select_profile<'a>(snap: &'a Snapshot, p: &Parsed<'_, '_>) -> Result<(usize, 
         [one] => Ok((0, one)),
         many => {
             let iss = p.claims.iss.ok_or(Code::BadIssuer)?;
-            let i = snap.issuers.find(&iss).ok_or(Code::BadIssuer)?;
-            Ok((i, &many[i]))
+            let lists = |pr: &Profile| pr.policy.issuers.iter().any(|x| iss.eq_bytes(x.as_bytes()));
+            match snap.issuers.find(&iss) {
+                // The index's answer, confirmed: the profile lists the issuer.
+                Some(i) if many.get(i).is_some_and(lists) => Ok((i, &many[i])),
+                // Known to the index as no one's.
+                None if !snap.issuers.is_empty() => Err(Code::BadIssuer),
+                // A snapshot built by hand (no index) or changed since it was
+                // indexed: find the profile the slow way.
+                _ => many.iter().enumerate().find(|(_, pr)| lists(pr)).ok_or(Code::BadIssuer),
+            }
         }
     }
 }
