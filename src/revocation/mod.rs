@@ -37,10 +37,21 @@ pub enum Target {
 /// the square root of `base`, the two are merged into a new base. n
 /// revocations one at a time then cost O(n·√n) entry copies, not O(n²)
 /// (40,000 took 35 s with one layer). A lookup asks both layers.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Blocklist {
     base: Arc<Lists>,
     top: Lists,
+    /// The latest `expired_by` of [`Blocklist::with`]: jti entries whose
+    /// `until` is not after it count as gone. The small layer drops them
+    /// at once; the base keeps them until the next merge, unseen, so the
+    /// list answers as if they had been dropped too.
+    pruned_to: f64,
+}
+
+impl Default for Blocklist {
+    fn default() -> Self {
+        Blocklist { base: Arc::default(), top: Lists::default(), pruned_to: f64::NEG_INFINITY }
+    }
 }
 
 /// One layer's entries.
@@ -56,9 +67,10 @@ impl Lists {
         self.jti.len() + self.sub_before.len() + self.api_key_ids.len()
     }
 
+    /// Is `jti` listed with an `until` after `pruned_to` (or none)?
     #[inline]
-    fn jti_revoked(&self, jti: &[u8]) -> bool {
-        !self.jti.is_empty() && self.jti.contains_key(jti)
+    fn jti_revoked(&self, jti: &[u8], pruned_to: f64) -> bool {
+        !self.jti.is_empty() && self.jti.get(jti).is_some_and(|u| live(*u, pruned_to))
     }
 
     #[inline]
@@ -113,9 +125,9 @@ impl Lists {
         self.api_key_ids.extend(other.api_key_ids);
     }
 
-    fn holds(&self, t: &Target) -> bool {
+    fn holds(&self, t: &Target, pruned_to: f64) -> bool {
         match t {
-            Target::Jti { jti, .. } => self.jti.contains_key(jti.as_bytes()),
+            Target::Jti { jti, .. } => self.jti_revoked(jti.as_bytes(), pruned_to),
             Target::SubjectBefore { sub, .. } => self.sub_before.contains_key(sub.as_bytes()),
             Target::ApiKeyId(id) => self.api_key_ids.contains(id.as_bytes()),
         }
@@ -131,19 +143,32 @@ impl Lists {
 
     fn prune(&mut self, now: f64) {
         if !self.jti.is_empty() {
-            self.jti.retain(|_, until| until.map_or(true, |u| now < u));
+            self.jti.retain(|_, until| live(*until, now));
         }
     }
 }
 
+/// Does a jti entry with this `until` outlive a prune at `pruned_to`?
+#[inline]
+fn live(until: Option<f64>, pruned_to: f64) -> bool {
+    until.map_or(true, |u| pruned_to < u)
+}
+
 impl Blocklist {
     pub fn is_empty(&self) -> bool {
-        self.top.len() == 0 && self.base.len() == 0
+        self.len() == 0
     }
 
-    /// Entries held (a name in both layers counts twice until they merge).
+    /// Names revoked (jtis, subjects, API key ids). Counts the base layer
+    /// through: for reports and tests, not for a verification.
     pub fn len(&self) -> usize {
-        self.top.len() + self.base.len()
+        let (top, base, cut) = (&self.top, &*self.base, self.pruned_to);
+        let base_only =
+            |m: &HashMap<Box<[u8]>, _>, top: &HashMap<Box<[u8]>, _>| m.keys().filter(|k| !top.contains_key(*k)).count();
+        let jtis = top.jti.len() + base.jti.iter().filter(|(k, u)| live(**u, cut) && !top.jti.contains_key(*k)).count();
+        let subs = top.sub_before.len() + base_only(&base.sub_before, &top.sub_before);
+        let ids = top.api_key_ids.len() + base.api_key_ids.iter().filter(|k| !top.api_key_ids.contains(*k)).count();
+        jtis + subs + ids
     }
 
     /// Does the list hold any `jti`, or any subject cut-off? (Callers skip
@@ -161,7 +186,8 @@ impl Blocklist {
     #[inline]
     pub fn jti_revoked(&self, jti: impl AsRef<[u8]>) -> bool {
         let jti = jti.as_ref();
-        self.top.jti_revoked(jti) || self.base.jti_revoked(jti)
+        // (the small layer is pruned to `pruned_to` already)
+        self.top.jti_revoked(jti, f64::NEG_INFINITY) || self.base.jti_revoked(jti, self.pruned_to)
     }
 
     /// SPEC §5: revoked unless `iat` is present and after the cut-off (the
@@ -182,16 +208,18 @@ impl Blocklist {
     /// whose `until` is not after `expired_by` dropped from the small layer
     /// (from the large one when the two next merge).
     pub fn with(&self, t: Target, expired_by: f64) -> Blocklist {
+        // Never back: what a later prune dropped stays dropped.
+        let pruned_to = self.pruned_to.max(expired_by);
         let mut top = self.top.clone();
-        top.prune(expired_by);
+        top.prune(pruned_to);
         top.add(t);
         if top.len() <= merge_at(self.base.len()) {
-            return Blocklist { base: self.base.clone(), top };
+            return Blocklist { base: self.base.clone(), top, pruned_to };
         }
         let mut base = (*self.base).clone();
-        base.prune(expired_by);
+        base.prune(pruned_to);
         base.absorb(top);
-        Blocklist { base: Arc::new(base), top: Lists::default() }
+        Blocklist { base: Arc::new(base), top: Lists::default(), pruned_to }
     }
 
     /// Add `t` in place: a later cut-off for a subject replaces an earlier
@@ -205,18 +233,20 @@ impl Blocklist {
     /// A copy without `t` (matched by name; `until`/`before` are ignored).
     /// Returns `None` when `t` was not in the list.
     pub fn without(&self, t: &Target) -> Option<Blocklist> {
-        if !self.top.holds(t) && !self.base.holds(t) {
-            return None;
-        }
-        if !self.base.holds(t) {
+        let (in_top, in_base) = (self.top.holds(t, f64::NEG_INFINITY), self.base.holds(t, self.pruned_to));
+        if !in_base {
+            if !in_top {
+                return None;
+            }
             let mut top = self.top.clone();
             top.remove(t);
-            return Some(Blocklist { base: self.base.clone(), top });
+            return Some(Blocklist { base: self.base.clone(), top, pruned_to: self.pruned_to });
         }
         let mut all = (*self.base).clone();
+        all.prune(self.pruned_to);
         all.absorb(self.top.clone());
         all.remove(t);
-        Some(Blocklist { base: Arc::new(all), top: Lists::default() })
+        Some(Blocklist { base: Arc::new(all), top: Lists::default(), pruned_to: self.pruned_to })
     }
 }
 
@@ -263,16 +293,19 @@ mod tests {
     fn many_revocations_share_a_base_and_every_one_counts() {
         let jti = |i: usize| Target::Jti { jti: format!("j{i}"), until: Some(1000.0 + i as f64) };
         let mut b = Blocklist::default();
+        let mut merges = 0;
         for i in 0..5000 {
-            b = b.with(jti(i), 0.0);
+            let next = b.with(jti(i), 0.0);
+            merges += usize::from(!Arc::ptr_eq(&b.base, &next.base));
+            b = next;
             assert!(b.top.len() <= merge_at(b.base.len()), "the small layer stays small");
         }
+        // Copies of the whole list: one per merge, ~5000 / (32 + √n) of them.
+        assert!((40..=160).contains(&merges), "{merges} merges");
         assert!(b.base.len() > 4000, "most entries merged into the shared base");
         assert!((0..5000).all(|i| b.jti_revoked(format!("j{i}"))));
         assert!(!b.jti_revoked("j5000"));
-        // The next list shares the base: no copy of it.
-        let c = b.with(Target::ApiKeyId("k".into()), 0.0);
-        assert!(Arc::ptr_eq(&b.base, &c.base) || c.top.len() == 0);
+        assert_eq!(b.len(), 5000);
 
         // Removing from either layer.
         let in_base = (0..5000).find(|&i| b.base.jti.contains_key(format!("j{i}").as_bytes())).unwrap();
@@ -284,13 +317,26 @@ mod tests {
             assert!(d.without(&jti(gone)).is_none());
         }
 
-        // Entries whose tokens expired leave the base when it next merges.
-        let mut e = b.clone();
+        // Entries whose tokens expired are gone from the answers at once
+        // (an unrevoke finds nothing, len does not count them) and from the
+        // base's memory when it next merges.
+        let e = b.with(Target::ApiKeyId("k".into()), 3500.0);
+        assert!(Arc::ptr_eq(&e.base, &b.base) && e.base.jti.contains_key(b"j7".as_slice()));
+        assert!(!e.jti_revoked("j7") && e.jti_revoked("j4999"));
+        assert!(e.without(&jti(7)).is_none(), "as if pruned");
+        let kept = (0..5000).filter(|i| 1000 + i > 3500).count();
+        assert_eq!(e.len(), kept + 1);
+        let mut e = e;
         let mut i = 5000;
         while Arc::ptr_eq(&e.base, &b.base) {
             e = e.with(jti(i), 3500.0);
             i += 1;
         }
+        assert!(!e.base.jti.contains_key(b"j7".as_slice()));
+        // A prune never goes back: a later call with an earlier `now` does
+        // not bring pruned entries back.
+        let f = e.with(Target::ApiKeyId("k2".into()), 0.0);
+        assert!(!f.jti_revoked("j7"));
         // (until = 1000 + i: the tokens up to j2500 expired by 3500)
         assert!(!e.jti_revoked("j0") && !e.jti_revoked("j2500") && e.jti_revoked("j2501"));
     }
