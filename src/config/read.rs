@@ -272,6 +272,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "hundreds of thousands of members: minutes under Miri; the small cases above run there")]
     fn duplicates_in_wide_and_long_documents() {
         // 200,000 members, the duplicate last (the search once compared each
         // name with every earlier one: 2e10 comparisons); and 200,000 items
