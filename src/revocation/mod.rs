@@ -162,13 +162,13 @@ impl Blocklist {
     /// Names revoked (jtis, subjects, API key ids). Counts the base layer
     /// through: for reports and tests, not for a verification.
     pub fn len(&self) -> usize {
+        // The small layer's entries, and the base's that it does not hold
+        // (and, for jtis, that the prune horizon has not passed).
         let (top, base, cut) = (&self.top, &*self.base, self.pruned_to);
-        let base_only =
-            |m: &HashMap<Box<[u8]>, _>, top: &HashMap<Box<[u8]>, _>| m.keys().filter(|k| !top.contains_key(*k)).count();
-        let jtis = top.jti.len() + base.jti.iter().filter(|(k, u)| live(**u, cut) && !top.jti.contains_key(*k)).count();
-        let subs = top.sub_before.len() + base_only(&base.sub_before, &top.sub_before);
-        let ids = top.api_key_ids.len() + base.api_key_ids.iter().filter(|k| !top.api_key_ids.contains(*k)).count();
-        jtis + subs + ids
+        let jtis = base.jti.iter().filter(|(k, u)| live(**u, cut) && !top.jti.contains_key(*k)).count();
+        let subs = base.sub_before.keys().filter(|k| !top.sub_before.contains_key(*k)).count();
+        let ids = base.api_key_ids.difference(&top.api_key_ids).count();
+        top.len() + jtis + subs + ids
     }
 
     /// Does the list hold any `jti`, or any subject cut-off? (Callers skip
