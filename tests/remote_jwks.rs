@@ -257,6 +257,18 @@ fn remote_config_errors_name_the_place() {
             "jwt.ca_file",
         ),
         (json!({"refresh": {"min_s": 1}}), "jwt.refresh"),
+        (json!({"fetched_key_alg": "RS256"}), "jwt.fetched_key_alg"),
+        (json!({"jwks_uri": "https://x/jwks", "fetched_key_alg": "HS256"}), "jwt.fetched_key_alg"),
+        (json!({"jwks_uri": "https://x/jwks", "fetched_key_alg": "none"}), "jwt.fetched_key_alg"),
+        (json!({"jwks_uri": "https://x/jwks", "fetched_key_alg": "rs256"}), "jwt.fetched_key_alg"),
+        (json!({"jwks_uri": "https://x/jwks", "fetched_key_alg": ["RS256"]}), "jwt.fetched_key_alg"),
+        // It pins fetched keys only: a configured key still needs its alg.
+        (
+            json!({"jwks_uri": "https://x/jwks", "fetched_key_alg": "ES256",
+                   "jwks": {"keys": [TestKey::es256("e").jwk().as_object().unwrap().clone().into_iter()
+                       .filter(|(k, _)| k != "alg").collect::<serde_json::Map<_, _>>()]}}),
+            "jwt.jwks.keys[0] (kid \"e\")",
+        ),
         (json!([{"jwks": {"keys": []}}]), "jwt[0].issuer"),
         (json!([{"issuer": "a"}, {"issuer": ["b", "a"]}]), "jwt[1].issuer"),
         (json!([]), "jwt"),
@@ -398,4 +410,60 @@ fn keys_warden_cannot_use_are_skipped_not_fatal() {
     assert!(eventually(5.0, || code(&v, &t1) == Code::UnknownKey), "a withdrawn key stops verifying");
     assert_eq!(code(&v, &t2), Code::Ok);
     assert_eq!(v.stats().counter(Counter::JwksFetchFailure), 0);
+}
+
+#[test]
+fn fetched_keys_without_alg_are_pinned_by_fetched_key_alg() {
+    // Microsoft Entra ID publishes RSA keys with kid, use, x5t, x5c and
+    // issuer, but no alg (RFC 7517 makes it optional). Pinning still holds:
+    // the operator names the one alg such a key serves.
+    let srv = Server::start();
+    let (rsa, ec, pinned) = (TestKey::rs256("entra-1"), TestKey::es256("ec-1"), TestKey::es256("ec-2"));
+    let mut set = jwks(&[&rsa, &ec, &pinned]);
+    for k in &mut set["keys"].as_array_mut().unwrap()[..2] {
+        let k = k.as_object_mut().unwrap();
+        k.remove("alg");
+        k.insert("use".into(), json!("sig"));
+        k.insert("x5t".into(), json!("bm90LWNoZWNrZWQ"));
+        k.insert("x5c".into(), json!(["MIIBnotchecked"]));
+        k.insert("issuer".into(), json!("https://login.microsoftonline.com/tenant/v2.0"));
+    }
+    srv.set("/keys", Reply::json(set.to_string()));
+    let s = Setup::new(&srv);
+    let (t_rsa, t_ec, t_pinned) = (rsa.sign(&claims(None)), ec.sign(&claims(None)), pinned.sign(&claims(None)));
+
+    // Without the option such keys are skipped, with a warning.
+    let v = s.verifier(json!({"jwks_uri": srv.url("/keys"), "ca_file": "ca.pem"}));
+    assert_eq!(code(&v, &t_rsa), Code::UnsupportedAlg);
+    assert_eq!(code(&v, &t_ec), Code::UnknownKey, "ES256 has a key (ec-2), not this kid");
+    assert_eq!(code(&v, &t_pinned), Code::Ok);
+    assert!(s.logged("\"entra-1\"") && s.logged("missing \"alg\""), "{:?}", s.logs.lock().unwrap());
+
+    // With it, the RSA key serves RS256 and nothing else; the EC key
+    // without alg does not fit RS256 and is skipped; a key that names its
+    // alg keeps it.
+    let v = s.verifier(json!({"jwks_uri": srv.url("/keys"), "ca_file": "ca.pem", "fetched_key_alg": "RS256"}));
+    assert_eq!(code(&v, &t_rsa), Code::Ok);
+    assert_eq!(code(&v, &t_ec), Code::UnknownKey);
+    assert_eq!(code(&v, &t_pinned), Code::Ok);
+    assert!(s.logged("fetched_key_alg RS256 needs \"kty\" \"RSA\", but the key has \"EC\""));
+    let payload = claims(None).to_string();
+    for alg in ["RS384", "RS512", "PS256", "HS256"] {
+        let header = json!({"alg": alg, "kid": "entra-1"}).to_string();
+        assert_eq!(code(&v, &rsa.sign_text(&header, &payload)), Code::UnsupportedAlg, "{alg}");
+    }
+
+    // A reload that pins otherwise parses the set again (a fetch of its own):
+    // ES256 now takes the EC key, and the RSA key is skipped.
+    let hits = srv.hits("/keys");
+    v.reload_from_json(
+        json!({"jwt": {"jwks_uri": srv.url("/keys"), "ca_file": s.dir.join("ca.pem"), "fetched_key_alg": "ES256"}})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(srv.hits("/keys"), hits + 1);
+    assert_eq!(code(&v, &t_ec), Code::Ok);
+    assert_eq!(code(&v, &t_rsa), Code::UnsupportedAlg);
+    assert_eq!(code(&v, &t_pinned), Code::Ok);
 }

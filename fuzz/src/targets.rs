@@ -528,6 +528,38 @@ pub fn jwks(data: &[u8]) {
             }
         }
     }
+    fetched_pinning(data);
+}
+
+/// The same text as a fetched set under `fetched_key_alg`: a key that names
+/// its alg keeps it, and only a key without one takes the pinned alg.
+fn fetched_pinning(data: &[u8]) {
+    let Ok(doc) = serde_json::from_slice::<Value>(data) else { return };
+    let pin = [Alg::RS256, Alg::ES256, Alg::EdDSA, Alg::PS384][data.len() % 4];
+    let pinned = warden::keys::parse_fetched_jwk_set(&doc, "fuzz", Some(pin));
+    let plain = warden::keys::parse_fetched_jwk_set(&doc, "fuzz", None);
+    let entries = doc.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let declared: std::collections::HashSet<&str> =
+        entries.iter().filter_map(|k| k.get("alg").and_then(Value::as_str)).collect();
+    let bare = entries.iter().any(|k| k.as_object().is_some_and(|o| !o.contains_key("alg")));
+    if let Ok((set, _)) = &pinned {
+        for k in set.keys() {
+            assert!(
+                declared.contains(k.alg().name()) || (bare && k.alg() == pin),
+                "PROPERTY: a fetched key took alg {} it was not pinned to: {}",
+                k.alg(),
+                show(data)
+            );
+        }
+    }
+    if !bare {
+        assert_eq!(
+            pinned.map(|(s, _)| s.len()).map_err(|e| e.1),
+            plain.map(|(s, _)| s.len()).map_err(|e| e.1),
+            "PROPERTY: fetched_key_alg changed a set whose keys all name their alg: {}",
+            show(data)
+        );
+    }
 }
 
 // ------------------------------------------------------------------ htpasswd

@@ -14,7 +14,7 @@ use crate::basic::{parse_htpasswd, User, Users};
 use crate::cache::DEFAULT_ENTRIES;
 use crate::jwks::{check_url, Refresh, RemoteSpec, Source};
 use crate::jwt::policy::{normalize_typ, Policy, DEFAULT_MAX_TOKEN_BYTES};
-use crate::keys::{parse_jwk_set, KeySet};
+use crate::keys::{parse_jwk_set, Alg, Family, KeySet};
 use crate::ratelimit::Rate;
 use crate::revocation::{Blocklist, Target};
 use read::{Obj, Res};
@@ -285,6 +285,7 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
         "refresh",
         "allow_insecure_loopback",
         "ca_file",
+        "fetched_key_alg",
         "issuer",
         "audience",
         "leeway_s",
@@ -372,7 +373,7 @@ fn build_remote(j: &Obj<'_>, dir: &Path, p: &Policy) -> Res<Option<Arc<RemoteSpe
             Source::Discovery { issuer: issuer.clone() }
         }
         (None, false) => {
-            for k in ["refresh", "ca_file", "allow_insecure_loopback"] {
+            for k in ["refresh", "ca_file", "allow_insecure_loopback", "fetched_key_alg"] {
                 if j.get(k).is_some() {
                     return Err((j.path(k), "only meaningful with jwks_uri or discovery".into()));
                 }
@@ -399,13 +400,36 @@ fn build_remote(j: &Obj<'_>, dir: &Path, p: &Policy) -> Res<Option<Arc<RemoteSpe
             Some(pem)
         }
     };
+    // RFC 7517 §4.4 makes a JWK's `alg` optional, and some providers
+    // (Microsoft Entra ID) leave it out. RFC 8725 §3.1 still wants every key
+    // used with one algorithm: the operator names it, for this source only.
+    let fetched_key_alg = match j.str("fetched_key_alg")? {
+        None => None,
+        Some(name) => match Alg::from_name(name.as_bytes()) {
+            Some(a) if a.family() != Family::Hmac => Some(a),
+            Some(_) => {
+                let m = "a provider publishes public keys: an HMAC secret is never fetched";
+                return Err((j.path("fetched_key_alg"), m.into()));
+            }
+            None => {
+                let names: Vec<&str> =
+                    Alg::ALL.iter().filter(|a| a.family() != Family::Hmac).map(|a| a.name()).collect();
+                return Err((
+                    j.path("fetched_key_alg"),
+                    format!("unsupported alg {name:?} (one of {})", names.join(" ")),
+                ));
+            }
+        },
+    };
     if cfg!(not(feature = "remote-jwks")) {
         return Err((
             j.path("jwks_uri"),
             "this build of warden has no remote JWKS support (feature remote-jwks)".into(),
         ));
     }
-    Ok(Some(Arc::new(RemoteSpec::new(source, refresh, insecure, ca_pem))))
+    let mut spec = RemoteSpec::new(source, refresh, insecure, ca_pem);
+    spec.fetched_key_alg = fetched_key_alg;
+    Ok(Some(Arc::new(spec)))
 }
 
 fn build_api_keys(a: &Obj<'_>) -> Res<ApiKeys> {

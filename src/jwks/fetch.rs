@@ -80,6 +80,7 @@ pub fn fetch(spec: &RemoteSpec) -> Result<Fetched, String> {
     };
     let (body, cc) = get(&agent, &jwks_uri)?;
     let doc = json(&jwks_uri, &body)?;
-    let (keys, skipped) = parse_fetched_jwk_set(&doc, &jwks_uri).map_err(|(at, e)| format!("{at}: {e}"))?;
+    let (keys, skipped) =
+        parse_fetched_jwk_set(&doc, &jwks_uri, spec.fetched_key_alg).map_err(|(at, e)| format!("{at}: {e}"))?;
     Ok(Fetched { keys, max_age: cc.as_deref().and_then(max_age), skipped })
 }

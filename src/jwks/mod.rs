@@ -18,7 +18,7 @@
 #[cfg(feature = "remote-jwks")]
 mod fetch;
 
-use crate::keys::{KeySet, Skipped};
+use crate::keys::{Alg, KeySet, Skipped};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where a remote key set comes from.
@@ -63,21 +63,37 @@ pub struct RemoteSpec {
     pub allow_insecure_loopback: bool,
     /// PEM trust anchors replacing the public web roots (`ca_file`).
     pub ca_pem: Option<Vec<u8>>,
+    /// The alg a fetched key without `alg` is pinned to (`fetched_key_alg`);
+    /// `None`: such a key is skipped.
+    pub fetched_key_alg: Option<Alg>,
     /// Set by a verification that met an unknown kid.
     pub(crate) wanted: AtomicBool,
 }
 
 impl RemoteSpec {
     pub fn new(source: Source, refresh: Refresh, allow_insecure_loopback: bool, ca_pem: Option<Vec<u8>>) -> Self {
-        RemoteSpec { source, refresh, allow_insecure_loopback, ca_pem, wanted: AtomicBool::new(false) }
+        RemoteSpec {
+            source,
+            refresh,
+            allow_insecure_loopback,
+            ca_pem,
+            fetched_key_alg: None,
+            wanted: AtomicBool::new(false),
+        }
     }
 
-    /// The key under which this source's fetched set is kept.
+    /// The key under which this source's fetched set is kept. The set is
+    /// parsed under `fetched_key_alg`, so a profile that pins alg-less keys
+    /// otherwise (or not at all) keeps a set of its own.
     pub fn id(&self) -> String {
-        match &self.source {
+        let mut id = match &self.source {
             Source::JwksUri(u) => u.clone(),
             Source::Discovery { issuer } => format!("discovery:{issuer}"),
+        };
+        if let Some(alg) = self.fetched_key_alg {
+            id.push_str(&format!(" (keys without alg: {alg})"));
         }
+        id
     }
 
     /// Ask the refresher for a fetch (a token carried an unknown kid).

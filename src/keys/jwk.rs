@@ -39,6 +39,12 @@ fn b64_member(o: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
 
 /// Parse one JWK.
 pub fn parse_jwk(v: &Value) -> Result<Key, String> {
+    parse_jwk_pinning(v, None)
+}
+
+/// Parse one JWK; a JWK without `alg` is pinned to `alg_if_none` when
+/// given (a fetched key, see `fetched_key_alg` in the config), else refused.
+pub fn parse_jwk_pinning(v: &Value, alg_if_none: Option<Alg>) -> Result<Key, String> {
     let o = v.as_object().ok_or("a JWK must be a JSON object")?;
     for p in PRIVATE_MEMBERS {
         if o.contains_key(p) && o.get("kty").and_then(|k| k.as_str()) != Some("oct") {
@@ -46,13 +52,18 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
         }
     }
     let kty = str_member(o, "kty")?.ok_or("missing \"kty\"")?;
-    let alg_name = str_member(o, "alg")?.ok_or("missing \"alg\": every key must be pinned to one algorithm")?;
-    let alg = Alg::from_name(alg_name.as_bytes()).ok_or_else(|| {
-        format!(
-            "unsupported \"alg\" {alg_name:?} (supported: {})",
-            Alg::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(" ")
-        )
-    })?;
+    let alg = match (str_member(o, "alg")?, alg_if_none) {
+        (Some(name), _) => Alg::from_name(name.as_bytes()).ok_or_else(|| {
+            format!(
+                "unsupported \"alg\" {name:?} (supported: {})",
+                Alg::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(" ")
+            )
+        })?,
+        (None, Some(alg)) => alg,
+        (None, None) => return Err("missing \"alg\": every key must be pinned to one algorithm".into()),
+    };
+    // Where the alg came from, for messages.
+    let whose = if o.contains_key("alg") { "\"alg\"" } else { "fetched_key_alg" };
     let kid = str_member(o, "kid")?.map(Box::<str>::from);
 
     let usable = for_verifying(o)?;
@@ -64,7 +75,7 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
         Family::Okp => "OKP",
     };
     if kty != want_kty {
-        return Err(format!("\"alg\" {alg} needs \"kty\" {want_kty:?}, but the key has {kty:?}"));
+        return Err(format!("{whose} {alg} needs \"kty\" {want_kty:?}, but the key has {kty:?}"));
     }
 
     let mut bits = 0;
@@ -130,7 +141,7 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
                 _ => ("P-384", 48, &agreement::ECDH_P384),
             };
             if crv != want_crv {
-                return Err(format!("\"alg\" {alg} needs \"crv\" {want_crv:?}, but the key has {crv:?}"));
+                return Err(format!("{whose} {alg} needs \"crv\" {want_crv:?}, but the key has {crv:?}"));
             }
             let x = b64_member(o, "x")?;
             let y = b64_member(o, "y")?;
@@ -150,7 +161,7 @@ pub fn parse_jwk(v: &Value) -> Result<Key, String> {
         Family::Okp => {
             let crv = str_member(o, "crv")?.ok_or("missing \"crv\"")?;
             if crv != "Ed25519" {
-                return Err(format!("\"alg\" EdDSA is supported with \"crv\" \"Ed25519\" only, not {crv:?}"));
+                return Err(format!("{whose} EdDSA is supported with \"crv\" \"Ed25519\" only, not {crv:?}"));
             }
             let x = b64_member(o, "x")?;
             let x: [u8; 32] = x.as_slice().try_into().map_err(|_| "Ed25519 \"x\" must be 32 bytes".to_string())?;

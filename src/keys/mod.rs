@@ -340,7 +340,7 @@ impl KeySet {
 /// Parse an RFC 7517 JWK Set (`{"keys": [...]}`) into keys; `at` names the
 /// place for messages (e.g. `jwt.jwks`). Errors are (place, message).
 pub fn parse_jwk_set(v: &serde_json::Value, at: &str) -> Result<KeySet, (String, String)> {
-    parse_set(v, at, false).map(|(keys, _)| keys)
+    parse_set(v, at, None).map(|(keys, _)| keys)
 }
 
 /// A key of a fetched set that warden skipped, and why.
@@ -361,14 +361,25 @@ pub struct Skipped {
 /// one such key (Keycloak publishes an RSA-OAEP key by default) froze the
 /// keys, and a key the provider withdrew went on verifying. Members of the
 /// set other than `keys` are ignored (RFC 7517 §5). Duplicate kids still
-/// refuse the set.
-pub fn parse_fetched_jwk_set(v: &serde_json::Value, at: &str) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
-    parse_set(v, at, true)
+/// refuse the set. A key without `alg` is pinned to `alg_if_none` when the
+/// config names one (Microsoft Entra ID publishes its keys without `alg`).
+pub fn parse_fetched_jwk_set(
+    v: &serde_json::Value,
+    at: &str,
+    alg_if_none: Option<Alg>,
+) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
+    parse_set(v, at, Some(alg_if_none))
 }
 
-fn parse_set(v: &serde_json::Value, at: &str, fetched: bool) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
+/// `fetched`: `None` for a configured set, else the alg a fetched key
+/// without one is pinned to, if any.
+fn parse_set(
+    v: &serde_json::Value,
+    at: &str,
+    fetched: Option<Option<Alg>>,
+) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
     let obj = v.as_object().ok_or_else(|| (at.to_string(), "a JWK set must be an object with \"keys\"".to_string()))?;
-    if !fetched {
+    if fetched.is_none() {
         if let Some(k) = obj.keys().find(|k| *k != "keys") {
             return Err((format!("{at}.{k}"), "unknown member (a JWK set has only \"keys\")".into()));
         }
@@ -381,9 +392,11 @@ fn parse_set(v: &serde_json::Value, at: &str, fetched: bool) -> Result<(KeySet, 
     let mut skipped = Vec::new();
     for (i, jwk) in arr.iter().enumerate() {
         let here = || format!("{at}.keys[{i}]{}", kid_note(jwk));
-        match parse_jwk(jwk) {
+        match jwk::parse_jwk_pinning(jwk, fetched.flatten()) {
             Ok(k) => keys.push(k),
-            Err(e) if fetched => skipped.push(Skipped { at: here(), reason: e, not_for_signing: not_for_signing(jwk) }),
+            Err(e) if fetched.is_some() => {
+                skipped.push(Skipped { at: here(), reason: e, not_for_signing: not_for_signing(jwk) })
+            }
             Err(e) => return Err((here(), e)),
         }
     }

@@ -1,8 +1,9 @@
-//! Minting tokens in tests with ring: HS256, ES256 and EdDSA keys made fresh.
+//! Minting tokens in tests with ring: HS256, ES256 and EdDSA keys made fresh,
+//! and RS256 with the fixed 2048-bit key of fuzz/keys (ring makes no RSA keys).
 #![allow(dead_code)]
 
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::{json, Value};
 use warden::b64;
 
@@ -14,6 +15,7 @@ pub enum Signer {
     Hs256(Vec<u8>),
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
+    Rs256(RsaKeyPair),
 }
 
 pub struct TestKey {
@@ -40,11 +42,17 @@ impl TestKey {
         TestKey { kid: kid.into(), signer: Signer::EdDsa(Ed25519KeyPair::from_pkcs8(pk8.as_ref()).unwrap()) }
     }
 
+    pub fn rs256(kid: &str) -> TestKey {
+        let kp = RsaKeyPair::from_pkcs8(include_bytes!("../../fuzz/keys/rsa2048.pk8")).unwrap();
+        TestKey { kid: kid.into(), signer: Signer::Rs256(kp) }
+    }
+
     pub fn alg(&self) -> &'static str {
         match self.signer {
             Signer::Hs256(_) => "HS256",
             Signer::Es256(_) => "ES256",
             Signer::EdDsa(_) => "EdDSA",
+            Signer::Rs256(_) => "RS256",
         }
     }
 
@@ -59,6 +67,10 @@ impl TestKey {
             }
             Signer::EdDsa(kp) => json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": self.kid,
                                         "x": b64u(kp.public_key().as_ref())}),
+            Signer::Rs256(kp) => {
+                let c: signature::RsaPublicKeyComponents<Vec<u8>> = kp.public().into();
+                json!({"kty": "RSA", "alg": "RS256", "kid": self.kid, "n": b64u(&c.n), "e": b64u(&c.e)})
+            }
         }
     }
 
@@ -76,6 +88,11 @@ impl TestKey {
             }
             Signer::Es256(kp) => kp.sign(&SystemRandom::new(), si.as_bytes()).unwrap().as_ref().to_vec(),
             Signer::EdDsa(kp) => kp.sign(si.as_bytes()).as_ref().to_vec(),
+            Signer::Rs256(kp) => {
+                let mut sig = vec![0; kp.public().modulus_len()];
+                kp.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), si.as_bytes(), &mut sig).unwrap();
+                sig
+            }
         };
         format!("{si}.{}", b64u(&sig))
     }
