@@ -266,6 +266,52 @@ def test_jwt_scopes_match_the_c_api(verifier, shape):
     assert r.ok and list(r.scopes) == want
 
 
+# Payload texts as an identity provider writes them (compact, UTF-8 as is),
+# and the shapes that must leave the no-parser path of _plain_scope: its
+# expected outcome ("plain": read without json.loads; "parse": handed to it).
+PAYLOAD_TEXTS = [
+    ('{"sub":"s","exp":%d,"scope":"a b  c"}', "plain"),
+    ('{"sub":"s","exp":%d,"scope":"été x y"}', "plain"),
+    ('{"sub":"s","exp":%d,"scope":""}', "plain"),
+    ('{"sub":"s","exp":%d,"v":"scope","scope":"z"}', "plain"),
+    ('{"sub":"s","exp":%d,"list":["scope",":"],"scope":"w"}', "plain"),
+    ('{"sub":"s","exp":%d}', "plain"),
+    ('{"sub":"s","exp":%d,"x":{"scope":"nested"},"scope":"top"}', "parse"),
+    ('{"sub":"s","exp":%d,"x":{"scope":"nested"}}', "parse"),
+    ('{"sub":"s","exp":%d,"x":[{"scope":"in an array"}]}', "parse"),
+    ('{"sub":"s","exp":%d,"name":"a{b","scope":"q"}', "parse"),
+    ('{"sub":"s","exp":%d,"scope" : "spaced out"}', "parse"),
+    ('{"sub":"s","exp":%d,"scope":"a\\u0020b c"}', "parse"),
+    ('{"sub":"s","exp":%d,"k":"\\"scope\\":\\"evil\\"","scope":"ok"}', "parse"),
+    ('{"sub":"s","exp":%d,"scope":7,"scp":["p"]}', "parse"),
+    ('{"sub":"s","exp":%d,"scp":["p","q"]}', "parse"),
+]
+
+
+@pytest.mark.parametrize("text,path", PAYLOAD_TEXTS, ids=[t for t, _ in PAYLOAD_TEXTS])
+def test_jwt_scopes_of_payload_texts_match_the_c_api(verifier, text, path):
+    """The scopes read from the payload text without a JSON parser, where
+    that is safe, equal warden_result_scope's; every other shape is parsed."""
+    import ctypes
+    import hmac
+
+    from warden import _core, _native
+
+    payload = (text % (NOW + 60)).encode()
+    assert (_core._plain_scope(payload) is not None) == (path == "plain")
+    header = b64u(json.dumps({"alg": "HS256", "kid": "hs"}).encode())
+    signing = (header + "." + b64u(payload)).encode()
+    t = signing + b"." + b64u(hmac.new(HS_SECRET, signing, hashlib.sha256).digest()).encode()
+    slot = _core._Slot()
+    assert _native.verify_jwt(verifier._h, t, len(t), float(NOW), slot.addr) == 0
+    want = []
+    for i in range(slot.r.scope_count):
+        assert _native.result_scope(slot.addr, i, slot.sp_ref, slot.sl_ref) == 0
+        want.append(ctypes.string_at(slot.sp.value, slot.sl.value).decode())
+    r = verifier.verify_jwt(t, NOW)
+    assert r.ok and list(r.scopes) == want
+
+
 @pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 40])
 def test_api_key_scopes_in_one_call(n):
     """API key scopes are read with warden_result_scopes: one foreign call
