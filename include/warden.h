@@ -309,13 +309,15 @@ typedef struct warden_str {
 // `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
 // the call. It names the source and the reason; it never contains a
 // credential. The callback runs on the verifier's refresher thread (or on
-// the thread that created or reloaded the verifier), possibly concurrently
+// the thread that created or reloaded the verifier, or on a verifying
+// thread that could not start the refresher), possibly concurrently
 // with verifications: it must be thread-safe, must not block for long, and
 // must not call `warden_verifier_set_logger` on this verifier (it waits
 // for calls in flight to return). It may call `warden_verifier_free` on
 // this verifier (a garbage collector running inside the callback may):
 // that returns at once, and the logger is not called again once the
-// callback returns.
+// callback returns. (When the callback runs inside another call on the
+// verifier, a reload say, the memory is released when that call returns.)
 typedef void (*warden_log_fn)(void *user_data,
                               uint32_t level,
                               const char *msg,
@@ -742,7 +744,9 @@ uint32_t warden_stats_prometheus(const struct warden_verifier *v,
 // reading: the time of the last kernel tick, at most a few milliseconds
 // old). `out` must have been initialized (`warden_result_init` or zeroed);
 // it is overwritten, and every pointer obtained from it before this call
-// becomes invalid.
+// becomes invalid. The credential may itself be such a pointer (a token
+// read from a claim of `out`): such a call works in new memory of `out`'s
+// (it allocates), so the credential stays intact while it is read.
 //
 // Returns the verdict, also stored in `out->code`: `WARDEN_CODE_OK` (0)
 // when the token is accepted, else the first failing check's code (SPEC

@@ -138,6 +138,19 @@ pub(crate) struct Buffers {
 }
 
 impl Buffers {
+    /// Do the `len` bytes at `p` lie (partly) in memory of these buffers
+    /// that a result hands out (its strings and the payload)? A host may
+    /// pass such bytes back, a token nested in a claim say; verifying them
+    /// here would overwrite them while they are read.
+    pub(crate) fn holds(&self, p: *const u8, len: usize) -> bool {
+        let (a, b) = (p as usize, (p as usize).saturating_add(len));
+        let overlaps = |v: &Vec<u8>| {
+            let s = v.as_ptr() as usize;
+            a < s + v.capacity() && s < b
+        };
+        len > 0 && (overlaps(&self.dec) || overlaps(&self.out))
+    }
+
     /// Make room for a credential of `len` bytes. Cheap when there is room.
     #[inline]
     pub(crate) fn reserve(&mut self, len: usize) {

@@ -181,7 +181,62 @@ pub(crate) fn guard(f: impl FnOnce() -> u32) -> u32 {
 /// Run `f`, turning a panic into `fallback`.
 #[inline]
 pub(crate) fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    let _call = Call::enter();
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+thread_local! {
+    /// How many warden calls this thread is inside (more than one: a
+    /// callback of warden's, the logger, called warden again).
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Verifiers freed inside another warden call on this thread, to drop
+    /// once the outermost call returns (`PENDING`: there are some; the hot
+    /// path reads only that flag).
+    static DEFERRED: std::cell::RefCell<Vec<Box<warden_verifier>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One entry point's stay on a thread. A logger called on the caller's
+/// thread (a reload's first fetch, a verification that cannot start the
+/// refresher) may free the verifier that call is using, as the header
+/// allows: the drop then waits until the outermost call is done with it.
+struct Call;
+
+impl Call {
+    #[inline]
+    fn enter() -> Call {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Call
+    }
+}
+
+impl Drop for Call {
+    #[inline]
+    fn drop(&mut self) {
+        let outermost = DEPTH.with(|d| {
+            d.set(d.get() - 1);
+            d.get() == 0
+        });
+        if outermost && PENDING.with(|p| p.replace(false)) {
+            // Taken out first: a verifier's drop may call warden again.
+            for v in DEFERRED.with(|q| std::mem::take(&mut *q.borrow_mut())) {
+                let _ = catch_unwind(AssertUnwindSafe(|| drop(v)));
+            }
+        }
+    }
+}
+
+/// Drop `v` now, or, inside another warden call on this thread, once that
+/// call returns; either way its logger is not called again after this.
+pub(crate) fn free_verifier(v: Box<warden_verifier>) {
+    // This call's own `Call` counts one.
+    if DEPTH.with(|d| d.get()) > 1 {
+        v.inner.stop();
+        DEFERRED.with(|q| q.borrow_mut().push(v));
+        PENDING.with(|p| p.set(true));
+    } else {
+        drop(v);
+    }
 }
 
 /// Status of a failed argument check: `Err(INVALID_ARGUMENT)`.

@@ -174,7 +174,7 @@ pub unsafe extern "C" fn warden_verifier_free(v: *mut warden_verifier) {
     guard(|| {
         if !v.is_null() {
             // SAFETY: made by `Box::into_raw` in a constructor.
-            drop(Box::from_raw(v));
+            super::free_verifier(Box::from_raw(v));
         }
         OK
     });
@@ -266,13 +266,15 @@ pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, jso
 /// `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
 /// the call. It names the source and the reason; it never contains a
 /// credential. The callback runs on the verifier's refresher thread (or on
-/// the thread that created or reloaded the verifier), possibly concurrently
+/// the thread that created or reloaded the verifier, or on a verifying
+/// thread that could not start the refresher), possibly concurrently
 /// with verifications: it must be thread-safe, must not block for long, and
 /// must not call `warden_verifier_set_logger` on this verifier (it waits
 /// for calls in flight to return). It may call `warden_verifier_free` on
 /// this verifier (a garbage collector running inside the callback may):
 /// that returns at once, and the logger is not called again once the
-/// callback returns.
+/// callback returns. (When the callback runs inside another call on the
+/// verifier, a reload say, the memory is released when that call returns.)
 pub type warden_log_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: u32, msg: *const c_char, msg_len: usize)>;
 

@@ -7,9 +7,11 @@ use crate::{Scratch, Verdict, Verifier};
 use std::ffi::c_char;
 
 /// Validate the arguments with `args`, then verify with `verify` into the
-/// scratch of `out`, and fill `out`.
+/// scratch of `out`, and fill `out`. `inputs`: the credential's bytes, as
+/// the caller passed them.
 unsafe fn run<A>(
     out: *mut warden_result,
+    inputs: &[(*const u8, usize)],
     args: impl FnOnce() -> Arg<A>,
     verify: impl for<'s> FnOnce(A, &'s mut Scratch) -> Verdict<'s>,
 ) -> u32 {
@@ -28,6 +30,14 @@ unsafe fn run<A>(
         // The borrow of the scratch below goes through a raw pointer so that
         // the verdict can be stored next to it (see `Internal::remember`).
         let ip: *mut Internal = res.internal_or_new();
+        // A credential read out of this very result (a token in a claim)
+        // lives in the buffers about to be rewritten: verify into new ones,
+        // and keep the old ones, unchanged, until the call is over.
+        let _read_from = if inputs.iter().any(|&(p, n)| (*ip).scratch.bufs.holds(p, n)) {
+            Some(std::mem::replace(&mut (*ip).scratch, Scratch::new()))
+        } else {
+            None
+        };
         let verdict = verify(a, &mut (*ip).scratch);
         match verdict {
             Ok(v) => {
@@ -78,7 +88,9 @@ unsafe fn args1<'a>(
 /// reading: the time of the last kernel tick, at most a few milliseconds
 /// old). `out` must have been initialized (`warden_result_init` or zeroed);
 /// it is overwritten, and every pointer obtained from it before this call
-/// becomes invalid.
+/// becomes invalid. The credential may itself be such a pointer (a token
+/// read from a claim of `out`): such a call works in new memory of `out`'s
+/// (it allocates), so the credential stays intact while it is read.
 ///
 /// Returns the verdict, also stored in `out->code`: `WARDEN_CODE_OK` (0)
 /// when the token is accepted, else the first failing check's code (SPEC
@@ -99,7 +111,7 @@ pub unsafe extern "C" fn warden_verify_jwt(
     now: f64,
     out: *mut warden_result,
 ) -> u32 {
-    run(out, || args1(v, token, len, now), |(v, t, now), s| v.verify_jwt(t, now, s))
+    run(out, &[(token, len)], || args1(v, token, len, now), |(v, t, now), s| v.verify_jwt(t, now, s))
 }
 
 /// Verify the API key `(key, len)`
@@ -115,7 +127,7 @@ pub unsafe extern "C" fn warden_verify_api_key(
     now: f64,
     out: *mut warden_result,
 ) -> u32 {
-    run(out, || args1(v, key, len, now), |(v, k, now), s| v.verify_api_key(k, now, s))
+    run(out, &[(key, len)], || args1(v, key, len, now), |(v, k, now), s| v.verify_api_key(k, now, s))
 }
 
 /// Verify a Basic user `(user, user_len)` and password `(pass, pass_len)`,
@@ -137,6 +149,7 @@ pub unsafe extern "C" fn warden_verify_basic(
 ) -> u32 {
     run(
         out,
+        &[(user, user_len), (pass, pass_len)],
         || Ok((args1(v, user, user_len, now)?, bytes(pass, pass_len)?)),
         |((v, u, now), p), s| v.verify_basic(u, p, now, s),
     )
@@ -157,7 +170,7 @@ pub unsafe extern "C" fn warden_verify_authorization(
     now: f64,
     out: *mut warden_result,
 ) -> u32 {
-    run(out, || args1(v, value, len, now), |(v, a, now), s| v.verify_authorization(a, now, s))
+    run(out, &[(value, len)], || args1(v, value, len, now), |(v, a, now), s| v.verify_authorization(a, now, s))
 }
 
 #[cfg(test)]
@@ -270,7 +283,7 @@ mod tests {
             assert_eq!(scopes(&r, 0), (OK, 0, vec![]));
             assert_eq!(scopes(&r, 2), (OK, 0, vec![]));
 
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"alice")), OK);
             let both = vec![b"x".to_vec(), b"yy".to_vec()];
             assert_eq!(scopes(&r, 2), (OK, 2, both.clone()));
             assert_eq!(scopes(&r, 3), (OK, 2, both.clone()));
@@ -300,12 +313,12 @@ mod tests {
             assert_eq!(n, 0);
 
             // A rejection: 0 scopes, OK, nothing written.
-            assert_eq!(run(&mut r, || Ok(()), limited), Code::RateLimited as u32);
+            assert_eq!(run(&mut r, &[], || Ok(()), limited), Code::RateLimited as u32);
             assert_eq!(scopes(&r, 2), (OK, 0, vec![]));
             assert_eq!(scopes(&r, 0), (OK, 0, vec![]));
             // A failed call (argument error) likewise.
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
-            assert_eq!(run(&mut r, || Err::<(), _>(INVALID_ARGUMENT), not_called), INVALID_ARGUMENT);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, &[], || Err::<(), _>(INVALID_ARGUMENT), not_called), INVALID_ARGUMENT);
             assert_eq!(scopes(&r, 2), (OK, 0, vec![]));
 
             warden_result_free(&mut r);
@@ -317,7 +330,7 @@ mod tests {
     fn accepted_verdicts_are_read_through_the_result() {
         let mut r = warden_result::EMPTY;
         unsafe {
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"alice")), OK);
             assert_eq!((r.code, r.kind), (OK, warden_kind::Jwt as u32));
             assert_eq!(read(r.subject, r.subject_len), b"alice");
             assert_eq!(read(r.kid, r.kid_len), b"key-1");
@@ -355,7 +368,7 @@ mod tests {
 
             // The same result again: the old verdict is forgotten before the
             // scratch is rewritten, the new one points into it.
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"bob")), OK);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"bob")), OK);
             assert_eq!(read(r.subject, r.subject_len), b"bob");
             assert_eq!(claim(&r, "sub", false), Ok(br#""alice""#.to_vec()));
 
@@ -381,10 +394,10 @@ mod tests {
     fn rejections_and_failures_clear_the_last_verdict() {
         let mut r = warden_result::EMPTY;
         unsafe {
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"alice")), OK);
 
             // A rejection: no subject, no scopes, no claims.
-            assert_eq!(run(&mut r, || Ok(()), limited), Code::RateLimited as u32);
+            assert_eq!(run(&mut r, &[], || Ok(()), limited), Code::RateLimited as u32);
             assert_eq!((r.kind, r.retry_after_s), (warden_kind::ApiKey as u32, 3));
             assert!(r.subject.is_null() && r.kid.is_null() && r.scope_count == 0 && !r.has_exp);
             assert_eq!(scope(&r, 0), Err(NOT_FOUND));
@@ -392,24 +405,24 @@ mod tests {
 
             // Accepted again, then an argument error: the verifier is not
             // called and the verdict is gone.
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
-            assert_eq!(run(&mut r, || Err::<(), _>(INVALID_ARGUMENT), not_called), INVALID_ARGUMENT);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, &[], || Err::<(), _>(INVALID_ARGUMENT), not_called), INVALID_ARGUMENT);
             assert_eq!((r.code, r.kind, r.retry_after_s), (INVALID_ARGUMENT, warden_kind::None as u32, 0));
             assert_eq!(claim(&r, "sub", false), Err(NOT_FOUND));
-            assert_eq!(run(ptr::null_mut(), || Ok(()), not_called), INVALID_ARGUMENT);
+            assert_eq!(run(ptr::null_mut(), &[], || Ok(()), not_called), INVALID_ARGUMENT);
 
             // A panic after the scratch was half rewritten: INTERNAL, every
             // member reset, the working memory kept and still usable.
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"alice")), OK);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"alice")), OK);
             let internal = r.internal;
             // (The harness captures the panic message.)
-            let rc = run(&mut r, || Ok(()), half_then_panic);
+            let rc = run(&mut r, &[], || Ok(()), half_then_panic);
             assert_eq!(rc, INTERNAL);
             assert_eq!((r.code, r.kind), (INTERNAL, warden_kind::None as u32));
             assert!(r.subject.is_null() && r.scope_count == 0);
             assert_eq!(r.internal, internal);
             assert_eq!(claim(&r, "sub", false), Err(NOT_FOUND));
-            assert_eq!(run(&mut r, || Ok(()), |(), s| accept(s, b"carol")), OK);
+            assert_eq!(run(&mut r, &[], || Ok(()), |(), s| accept(s, b"carol")), OK);
             assert_eq!(read(r.subject, r.subject_len), b"carol");
 
             warden_result_free(&mut r);

@@ -109,12 +109,19 @@ impl Drop for Inner {
     }
 }
 
-impl Drop for Verifier {
-    fn drop(&mut self) {
-        // The refresher sees the flag (or the last strong reference gone) at
-        // its next wake-up and exits; it never keeps the verifier alive.
+impl Verifier {
+    /// The first half of a drop: the logger is not called again, and the
+    /// refresher exits at its next wake-up (it never keeps the verifier
+    /// alive). The C ABI does this at once when the drop itself must wait.
+    pub(crate) fn stop(&self) {
         self.inner.shutdown.store(true, Ordering::Release);
         self.inner.rt.wake_refresher();
+    }
+}
+
+impl Drop for Verifier {
+    fn drop(&mut self) {
+        self.stop();
         if self.inner.logging_here() {
             // The logger let go of its own verifier (a host's garbage
             // collector can run inside the call): waiting for the call in

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -378,6 +379,31 @@ static void test_jwt(void) {
     warden_result_free(&r);
     warden_result_free(NULL);
     CHECK_CODE(warden_result_init(NULL), WARDEN_CODE_INVALID_ARGUMENT);
+}
+
+/* A token carried in a claim, verified again through the same result: its
+ * bytes live in the result's own memory, which the verification rewrites. */
+static void test_credential_read_from_the_same_result(void) {
+    warden_verifier *v = from_file("config_a.json");
+    warden_result r;
+    CHECK_CODE(warden_result_init(&r), WARDEN_CODE_OK);
+    CHECK_CODE(jwt(v, FX_TOKEN_NESTED, &r), WARDEN_CODE_OK);
+    CHECK(span_eq(r.subject, r.subject_len, "c-outer"));
+    const char *inner;
+    size_t inner_len;
+    CHECK_CODE(warden_result_claim(&r, "nested", 6, &inner, &inner_len), WARDEN_CODE_OK);
+    CHECK(inner_len > 2 && inner[0] == '"');
+    /* Without its quotes: the token. */
+    CHECK_CODE(warden_verify_jwt(v, (const uint8_t *)inner + 1, inner_len - 2, FX_NOW, &r), WARDEN_CODE_OK);
+    CHECK(span_eq(r.subject, r.subject_len, "c-inner") && r.scope_count == 1);
+    /* The subject handed out, as an API key and as a Basic user name. */
+    const char *sub = r.subject;
+    CHECK_CODE(warden_verify_api_key(v, (const uint8_t *)sub, r.subject_len, FX_NOW, &r), WARDEN_CODE_BAD_API_KEY);
+    CHECK_CODE(warden_verify_jwt(v, BYTES(FX_TOKEN_MAIN), FX_NOW, &r), WARDEN_CODE_OK);
+    CHECK_CODE(warden_verify_basic(v, (const uint8_t *)r.subject, r.subject_len, BYTES("x"), FX_NOW, &r),
+               WARDEN_CODE_BAD_CREDENTIALS);
+    warden_result_free(&r);
+    warden_verifier_free(v);
 }
 
 static void test_api_key_basic_authorization(void) {
@@ -783,6 +809,47 @@ static void test_logger(void) {
     CHECK(v == NULL && none.warnings == 0);
 }
 
+/* A logger that frees its verifier, as the header allows, when it is called
+ * on the thread that is reloading that verifier (the reload's first fetch of
+ * a new source fails and is logged there). */
+struct freeing_logger {
+    warden_verifier *v;
+    pthread_t caller;
+    int freed;
+    int calls_after_free;
+};
+
+static void on_log_free(void *user_data, uint32_t level, const char *msg, size_t msg_len) {
+    (void)level, (void)msg, (void)msg_len;
+    struct freeing_logger *f = user_data;
+    if (f->freed) {
+        __atomic_add_fetch(&f->calls_after_free, 1, __ATOMIC_SEQ_CST);
+    } else if (pthread_equal(pthread_self(), f->caller)) {
+        warden_verifier_free(f->v);
+        f->freed = 1;
+    }
+}
+
+static void test_logger_frees_its_verifier_inside_a_reload(void) {
+    const char *cfg = cfg_unreachable;
+    char err[256];
+    struct freeing_logger f = {NULL, pthread_self(), 0, 0};
+    CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)cfg, strlen(cfg), &f.v, err, sizeof err),
+               WARDEN_CODE_OK);
+    /* Only the caller's thread logs from here on. */
+    CHECK_CODE(warden_verifier_pause_refresh(f.v), WARDEN_CODE_OK);
+    CHECK_CODE(warden_verifier_set_logger(f.v, on_log_free, &f), WARDEN_CODE_OK);
+    /* Another source: fetched (and failing, logged) during the reload. */
+    static const char other[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/other\", "
+                                "\"allow_insecure_loopback\": true, \"refresh\": {\"timeout_s\": 0.2}}}";
+    /* The verifier is freed inside this call; the call must not touch freed
+     * memory (AddressSanitizer watches), and it is not used afterwards. */
+    CHECK_CODE(warden_verifier_reload_from_json(f.v, (const uint8_t *)other, strlen(other)), WARDEN_CODE_OK);
+    CHECK(f.freed == 1);
+    sleep_ms(200);
+    CHECK(__atomic_load_n(&f.calls_after_free, __ATOMIC_SEQ_CST) == 0);
+}
+
 static uint64_t fetch_failures(const warden_verifier *v) {
     uint64_t n = 0;
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_JWKS_FETCH_FAILURE, &n), WARDEN_CODE_OK);
@@ -852,11 +919,13 @@ int main(int argc, char **argv) {
     test_static_strings();
     test_constructors();
     test_jwt();
+    test_credential_read_from_the_same_result();
     test_api_key_basic_authorization();
     test_revocation();
     test_reload_and_keys();
     test_stats();
     test_logger();
+    test_logger_frees_its_verifier_inside_a_reload();
     test_pause_refresh();
     return report(argv[0]);
 }
