@@ -192,6 +192,9 @@ thread_local! {
     /// Verifiers freed inside another warden call on this thread, to drop
     /// once the outermost call returns (`PENDING`: there are some; the hot
     /// path reads only that flag).
+    // Boxed: the call in progress holds a reference to the verifier where
+    // the caller's pointer points; it must not move.
+    #[allow(clippy::vec_box)]
     static DEFERRED: std::cell::RefCell<Vec<Box<warden_verifier>>> = const { std::cell::RefCell::new(Vec::new()) };
     static PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
