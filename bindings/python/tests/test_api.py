@@ -249,21 +249,27 @@ SCOPE_SHAPES = [
 def test_jwt_scopes_match_the_c_api(verifier, shape):
     """JWT scopes are derived from the payload in Python (no foreign call per
     scope): they must equal what warden_result_scope hands out."""
+    t = hs256(dict({"sub": "s", "exp": NOW + 60}, **shape)).encode()
+    want = c_api_scopes(verifier, t)
+    r = verifier.verify_jwt(t, NOW)
+    assert r.ok and list(r.scopes) == want
+    r = verifier.verify_authorization(b"Bearer " + t, NOW)
+    assert r.ok and list(r.scopes) == want
+
+
+def c_api_scopes(verifier, t):
+    """The scopes of token t, one warden_result_scope call each."""
     import ctypes
 
     from warden import _core, _native
 
-    t = hs256(dict({"sub": "s", "exp": NOW + 60}, **shape)).encode()
     slot = _core._Slot()
     assert _native.verify_jwt(verifier._h, t, len(t), float(NOW), slot.addr) == 0
     want = []
     for i in range(slot.r.scope_count):
         assert _native.result_scope(slot.addr, i, slot.sp_ref, slot.sl_ref) == 0
         want.append(ctypes.string_at(slot.sp.value, slot.sl.value).decode())
-    r = verifier.verify_jwt(t, NOW)
-    assert r.ok and list(r.scopes) == want
-    r = verifier.verify_authorization(b"Bearer " + t, NOW)
-    assert r.ok and list(r.scopes) == want
+    return want
 
 
 # Payload texts as an identity provider writes them (compact, UTF-8 as is),
@@ -292,22 +298,16 @@ PAYLOAD_TEXTS = [
 def test_jwt_scopes_of_payload_texts_match_the_c_api(verifier, text, path):
     """The scopes read from the payload text without a JSON parser, where
     that is safe, equal warden_result_scope's; every other shape is parsed."""
-    import ctypes
     import hmac
 
-    from warden import _core, _native
+    from warden import _core
 
     payload = (text % (NOW + 60)).encode()
     assert (_core._plain_scope(payload) is not None) == (path == "plain")
     header = b64u(json.dumps({"alg": "HS256", "kid": "hs"}).encode())
     signing = (header + "." + b64u(payload)).encode()
     t = signing + b"." + b64u(hmac.new(HS_SECRET, signing, hashlib.sha256).digest()).encode()
-    slot = _core._Slot()
-    assert _native.verify_jwt(verifier._h, t, len(t), float(NOW), slot.addr) == 0
-    want = []
-    for i in range(slot.r.scope_count):
-        assert _native.result_scope(slot.addr, i, slot.sp_ref, slot.sl_ref) == 0
-        want.append(ctypes.string_at(slot.sp.value, slot.sl.value).decode())
+    want = c_api_scopes(verifier, t)
     r = verifier.verify_jwt(t, NOW)
     assert r.ok and list(r.scopes) == want
 
