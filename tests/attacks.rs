@@ -461,6 +461,24 @@ fn crit_header_is_refused() {
     }
 }
 
+/// RFC 7797 `b64`: `false` says the payload segment is not base64url. With
+/// `crit` (which RFC 7797 §6 demands) it is an unsupported extension; without
+/// it, a library that ignores `b64` and one that honours it would read the
+/// same token differently, so it is refused as malformed, validly signed or
+/// not. `true` is the ordinary meaning. Any other value is malformed.
+#[test]
+fn b64_header_false_is_never_read_as_base64url() {
+    let with = |b64: &str| format!(r#"{{"alg":"HS256","kid":"hs","b64":{b64}}}"#);
+    assert_eq!(verify(&hs(&with("false"), CLAIMS)), Err(Code::Malformed));
+    assert_eq!(verify(&hs(&with("true"), CLAIMS)), Ok(()));
+    for bad in [r#""false""#, "0", "null", "[]"] {
+        assert_eq!(verify(&hs(&with(bad), CLAIMS)), Err(Code::Malformed), "{bad}");
+    }
+    // Before any key is looked up (malformed is decided on the whole token).
+    let h = r#"{"alg":"HS999","kid":"nobody","b64":false}"#;
+    assert_eq!(verify(&hs(h, CLAIMS)), Err(Code::Malformed));
+}
+
 /// Algorithm spellings (RFC 7515 §4.1.1 "alg" is case-sensitive; RFC 8725
 /// §3.1): near-misses of a configured alg are not that alg; a JSON escape of
 /// the exact name is.

@@ -136,6 +136,8 @@ pub fn reference_plain(f: &Fixture, t: &[u8]) -> Option<Code> {
     let all_str = |a: &[J]| a.iter().all(|i| matches!(i, J::Str(_)));
     let typed = ["alg", "kid", "typ", "cty"].iter().all(|n| h.get(n).map_or(true, |x| x.as_str().is_some()))
         && h.get("crit").map_or(true, |c| matches!(c, J::Arr(a) if all_str(a)))
+        && h.get("b64").map_or(true, |b| matches!(b, J::Bool(_)))
+        && !(matches!(h.get("b64"), Some(J::Bool(false))) && h.get("crit").is_none())
         && ["exp", "nbf", "iat"].iter().all(|n| p.get(n).map_or(true, |x| x.as_f64().is_some()))
         && ["iss", "sub", "jti"].iter().all(|n| p.get(n).map_or(true, |x| x.as_str().is_some()))
         && p.get("aud").map_or(true, |a| match a {

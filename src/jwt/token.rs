@@ -129,6 +129,7 @@ const KID: u64 = k(b"kid");
 const TYP: u64 = k(b"typ");
 const CTY: u64 = k(b"cty");
 const CRIT: u64 = k(b"crit");
+const B64: u64 = k(b"b64");
 const EXP: u64 = k(b"exp");
 const NBF: u64 = k(b"nbf");
 const IAT: u64 = k(b"iat");
@@ -248,6 +249,7 @@ impl HeaderMemo {
         }
         let hdoc = &self.dec[..];
         let mut header = Header::default();
+        let mut unencoded = false;
         let mut seen = Members::new(names);
         json::for_each_member(hdoc, |name, v| {
             match seen.add(hdoc, &name)? {
@@ -264,11 +266,24 @@ impl HeaderMemo {
                     }
                     header.crit = true;
                 }
+                // RFC 7797: `"b64": false` means the payload segment is not
+                // base64url; warden does not support that (with `crit`,
+                // as RFC 7797 §6 demands, it is `crit_unsupported`).
+                Some(B64) => {
+                    let Value::Bool(b) = v else { return Err(Malformed) };
+                    unencoded = !b;
+                }
                 _ => {}
             }
             Ok(())
         })?;
         seen.finish(hdoc)?;
+        // Without `crit`, a verifier that ignores `b64` would read the
+        // payload differently from one that honours it: the same text, two
+        // meanings. RFC 7797 §6 makes such a header invalid.
+        if unencoded && !header.crit {
+            return Err(Malformed);
+        }
         let span = |s: Option<RawStr<'_>>| s.map(|s| NameSpan::of(hdoc, s));
         (self.alg, self.kid, self.typ, self.crit) = (span(header.alg), span(header.kid), span(header.typ), header.crit);
         if h64.len() <= MEMO_MAX {
