@@ -181,13 +181,19 @@ pub(crate) fn guard(f: impl FnOnce() -> u32) -> u32 {
 /// Run `f`, turning a panic into `fallback`.
 #[inline]
 pub(crate) fn guard_or<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    let _call = Call::enter();
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
+/// [`guard`] for the entry points that may call the host's logger on the
+/// caller's thread (constructors, reloads, key sets, resuming refresh).
+/// Verifications and result accessors never do, and pay nothing for it.
+pub(crate) fn guard_logging(f: impl FnOnce() -> u32) -> u32 {
+    let _call = Call::enter();
+    guard(f)
+}
+
 thread_local! {
-    /// How many warden calls this thread is inside (more than one: a
-    /// callback of warden's, the logger, called warden again).
+    /// How many warden calls that may call the logger this thread is inside.
     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// Verifiers freed inside another warden call on this thread, to drop
     /// once the outermost call returns (`PENDING`: there are some; the hot
@@ -199,10 +205,10 @@ thread_local! {
     static PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// One entry point's stay on a thread. A logger called on the caller's
-/// thread (a reload's first fetch, a verification that cannot start the
-/// refresher) may free the verifier that call is using, as the header
-/// allows: the drop then waits until the outermost call is done with it.
+/// A [`guard_logging`] entry point's stay on a thread. A logger called on
+/// the caller's thread (a reload's first fetch of a new source, say) may
+/// free the verifier that call is using, as the header allows: the drop
+/// then waits until the outermost such call is done with it.
 struct Call;
 
 impl Call {
@@ -229,11 +235,10 @@ impl Drop for Call {
     }
 }
 
-/// Drop `v` now, or, inside another warden call on this thread, once that
-/// call returns; either way its logger is not called again after this.
+/// Drop `v` now, or, inside a call that may log (from its logger), once
+/// that call returns; either way its logger is not called again after this.
 pub(crate) fn free_verifier(v: Box<warden_verifier>) {
-    // This call's own `Call` counts one.
-    if DEPTH.with(|d| d.get()) > 1 {
+    if DEPTH.with(|d| d.get()) > 0 {
         v.inner.stop();
         DEFERRED.with(|q| q.borrow_mut().push(v));
         PENDING.with(|p| p.set(true));

@@ -1,7 +1,8 @@
 //! `warden_verifier`: creation, reload, key-set swap, revocation, stats.
 
 use super::{
-    bytes, copy_text, guard, now_or_clock, status, utf8, Arg, CONFIG, INTERNAL, INVALID_ARGUMENT, NOT_FOUND, OK,
+    bytes, copy_text, guard, guard_logging, now_or_clock, status, utf8, Arg, CONFIG, INTERNAL, INVALID_ARGUMENT,
+    NOT_FOUND, OK,
 };
 use crate::{Code, ConfigError, Counter, Kind, Snapshot, Target, Verifier};
 use std::ffi::{c_char, c_void};
@@ -72,7 +73,7 @@ unsafe fn construct(
     err_buf: *mut c_char,
     err_buf_len: usize,
 ) -> u32 {
-    let rc = guard(|| {
+    let rc = guard_logging(|| {
         if (err_buf.is_null() && err_buf_len != 0) || err_buf_len > isize::MAX as usize {
             // As documented: `*out` is NULL on every failure (a caller may
             // free it unconditionally), even when nothing can be said.
@@ -197,7 +198,7 @@ pub unsafe extern "C" fn warden_verifier_free(v: *mut warden_verifier) {
 /// serialized.
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_reload(v: *const warden_verifier) -> u32 {
-    guard(|| status(verifier(v).map(|v| v.outcome(v.inner.reload()))))
+    guard_logging(|| status(verifier(v).map(|v| v.outcome(v.inner.reload()))))
 }
 
 /// Replace the whole config with the file at `(path, path_len)` (all or
@@ -210,7 +211,7 @@ pub unsafe extern "C" fn warden_verifier_reload_from_file(
     path: *const c_char,
     path_len: usize,
 ) -> u32 {
-    guard(|| {
+    guard_logging(|| {
         status((|| {
             let v = verifier(v)?;
             let p = bytes(path as *const u8, path_len)?;
@@ -232,7 +233,7 @@ pub unsafe extern "C" fn warden_verifier_reload_from_json(
     json: *const u8,
     len: usize,
 ) -> u32 {
-    guard(|| {
+    guard_logging(|| {
         status((|| {
             let v = verifier(v)?;
             let j = bytes(json, len)?;
@@ -249,7 +250,7 @@ pub unsafe extern "C" fn warden_verifier_reload_from_json(
 /// `warden_verifier_reload_from_json`.
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, json: *const u8, len: usize) -> u32 {
-    guard(|| {
+    guard_logging(|| {
         status((|| {
             let v = verifier(v)?;
             let j = bytes(json, len)?;
@@ -364,7 +365,7 @@ pub unsafe extern "C" fn warden_verifier_pause_refresh(v: *const warden_verifier
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_resume_refresh(v: *const warden_verifier) -> u32 {
-    guard(|| {
+    guard_logging(|| {
         status((|| {
             verifier(v)?.inner.resume_refresh();
             Ok(OK)

@@ -30,15 +30,11 @@ unsafe fn run<A>(
         // The borrow of the scratch below goes through a raw pointer so that
         // the verdict can be stored next to it (see `Internal::remember`).
         let ip: *mut Internal = res.internal_or_new();
-        // A credential read out of this very result (a token in a claim)
-        // lives in the buffers about to be rewritten: verify into new ones,
-        // and keep the old ones, unchanged, until the call is over.
-        let _read_from = if inputs.iter().any(|&(p, n)| (*ip).scratch.bufs.holds(p, n)) {
-            Some(std::mem::replace(&mut (*ip).scratch, Scratch::new()))
+        let verdict = if inputs.iter().any(|&(p, n)| (*ip).scratch.bufs.holds(p, n)) {
+            verify_aside(&mut *ip, a, verify)
         } else {
-            None
+            verify(a, &mut (*ip).scratch)
         };
-        let verdict = verify(a, &mut (*ip).scratch);
         match verdict {
             Ok(v) => {
                 let text =
@@ -69,6 +65,22 @@ unsafe fn run<A>(
         }
     }
     code
+}
+
+/// A credential read out of this very result (a token in a claim) lives in
+/// the buffers a verification rewrites: verify into new ones, and keep the
+/// old ones, unchanged, until the credential is read.
+#[cold]
+#[inline(never)]
+fn verify_aside<'s, A>(
+    i: &'s mut Internal,
+    a: A,
+    verify: impl FnOnce(A, &'s mut Scratch) -> Verdict<'s>,
+) -> Verdict<'s> {
+    let read_from = std::mem::replace(&mut i.scratch, Scratch::new());
+    let verdict = verify(a, &mut i.scratch);
+    drop(read_from);
+    verdict
 }
 
 /// The common arguments: the verifier, one credential, `now`.

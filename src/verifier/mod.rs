@@ -91,7 +91,7 @@ impl Inner {
     #[cold]
     #[inline(never)]
     fn load_view(self: &Arc<Self>) -> Arc<View> {
-        self.ensure_refresher();
+        self.ensure_refresher(false);
         self.view.load_full()
     }
 

@@ -37,13 +37,21 @@ pub(crate) struct Refresher {
     /// The thread last started, to wait for in [`Verifier::pause_refresh`],
     /// with the fork count it was started under.
     handle: Mutex<Option<(JoinHandle<()>, u64)>>,
+    /// Why a verification could not start the refresher, for the next
+    /// thread that may call the logger (see [`Inner::ensure_refresher`]).
+    unstarted: Mutex<Option<String>>,
 }
 
 const NONE: u64 = u64::MAX;
 
 impl Default for Refresher {
     fn default() -> Refresher {
-        Refresher { running_in: AtomicU64::new(NONE), paused_in: AtomicU64::new(NONE), handle: Mutex::new(None) }
+        Refresher {
+            running_in: AtomicU64::new(NONE),
+            paused_in: AtomicU64::new(NONE),
+            handle: Mutex::new(None),
+            unstarted: Mutex::new(None),
+        }
     }
 }
 
@@ -230,7 +238,7 @@ impl Verifier {
             };
             self.inner.remote.lock().unwrap_or_else(|e| e.into_inner()).schedule.insert(id, sched);
         }
-        self.inner.ensure_refresher();
+        self.inner.ensure_refresher(true);
     }
 
     /// Stop refreshing remote key sets in the background in this process,
@@ -258,7 +266,7 @@ impl Verifier {
     /// Refresh in the background again after [`Verifier::pause_refresh`].
     pub fn resume_refresh(&self) {
         self.inner.refresh.paused_in.store(NONE, Ordering::Release);
-        self.inner.ensure_refresher();
+        self.inner.ensure_refresher(true);
     }
 }
 
@@ -272,7 +280,13 @@ impl Inner {
     /// source. Lock-free up to the start itself (it runs on the
     /// verification path in a forked child, where a lock a parent's thread
     /// held at the fork stays held).
-    pub(super) fn ensure_refresher(self: &Arc<Inner>) {
+    ///
+    /// A failed start is logged here when `log_here`; a verification passes
+    /// false, and the reason waits for the refresher that starts later (or
+    /// the next reload). A verification never calls the host's logger: a C
+    /// logger may free the verifier, which the verification is still using
+    /// (the C ABI defers such a free only in the calls that can log).
+    pub(super) fn ensure_refresher(self: &Arc<Inner>, log_here: bool) {
         let fork = forks();
         let running = self.refresh.running_in.load(Ordering::Acquire);
         if running == fork
@@ -299,7 +313,12 @@ impl Inner {
             }
             Err(e) => {
                 self.refresh.running_in.store(NONE, Ordering::Release);
-                self.log(LogLevel::Error, &format!("cannot start the JWKS refresher thread: {e}"));
+                let msg = format!("cannot start the JWKS refresher thread: {e}");
+                if log_here {
+                    self.log(LogLevel::Error, &msg);
+                } else if let Ok(mut m) = self.refresh.unstarted.try_lock() {
+                    *m = Some(msg);
+                }
             }
         }
     }
@@ -308,6 +327,12 @@ impl Inner {
 /// The refresher: one per verifier and process, holding only a weak
 /// reference; `fork` is the fork count it was started under.
 fn refresher(weak: Weak<Inner>, fork: u64) {
+    if let Some(inner) = weak.upgrade() {
+        let unstarted = inner.refresh.unstarted.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(msg) = unstarted {
+            inner.log(LogLevel::Warn, &format!("{msg} (on a verification; started now)"));
+        }
+    }
     loop {
         let sleep = {
             let Some(inner) = weak.upgrade() else { return };
