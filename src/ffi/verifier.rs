@@ -267,8 +267,8 @@ pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, jso
 /// `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
 /// the call. It names the source and the reason; it never contains a
 /// credential. The callback runs on the verifier's refresher thread (or on
-/// the thread that created or reloaded the verifier, or on a verifying
-/// thread that could not start the refresher), possibly concurrently
+/// the thread that creates, reloads or resumes the verifier, or swaps its
+/// key set; never on a verifying thread), possibly concurrently
 /// with verifications: it must be thread-safe, must not block for long, and
 /// must not call `warden_verifier_set_logger` on this verifier (it waits
 /// for calls in flight to return). It may call `warden_verifier_free` on
