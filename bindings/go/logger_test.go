@@ -68,3 +68,42 @@ func TestRemoteKeyEventsAreLogged(t *testing.T) {
 		t.Fatalf("%d records after Close", m-n)
 	}
 }
+
+func TestPauseAndResumeRefresh(t *testing.T) {
+	h := &records{}
+	SetLogger(slog.New(h))
+	defer SetLogger(nil)
+	cfg := `{"jwt": {"jwks_uri": "http://127.0.0.1:9/paused", "allow_insecure_loopback": true,
+	         "refresh": {"min_s": 0.05, "max_s": 0.1, "timeout_s": 0.2}}}`
+	v, err := OpenConfig([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.PauseRefresh(); err != nil {
+		t.Fatal(err)
+	}
+	// Paused: no fetch (and so no record) for several retry intervals.
+	n, _ := h.about("127.0.0.1:9/paused")
+	time.Sleep(400 * time.Millisecond)
+	if m, _ := h.about("127.0.0.1:9/paused"); m != n {
+		t.Fatalf("%d fetches while paused", m-n)
+	}
+	if err := v.ResumeRefresh(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for m, _ := h.about("127.0.0.1:9/paused"); m < n+2 && time.Now().Before(deadline); m, _ = h.about("127.0.0.1:9/paused") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m, _ := h.about("127.0.0.1:9/paused"); m < n+2 {
+		t.Fatalf("resumed: %d fetches in 5 s", m-n)
+	}
+	v.Close()
+	if err := v.PauseRefresh(); err != ErrClosed {
+		t.Fatalf("PauseRefresh after Close: %v", err)
+	}
+	if err := v.ResumeRefresh(); err != ErrClosed {
+		t.Fatalf("ResumeRefresh after Close: %v", err)
+	}
+}

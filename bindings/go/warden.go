@@ -370,6 +370,25 @@ func (v *Verifier) SetJWKS(jwks []byte) error {
 	return v.status(C.warden_verifier_set_jwks(v.h, u8(jwks), C.size_t(len(jwks))))
 }
 
+// PauseRefresh stops refreshing remote key sets (jwks_uri, discovery) in
+// the background, returning once the refresher has exited (after at most
+// the fetch in progress): for a process that should make no requests of
+// its own for a while. Configs loaded meanwhile still fetch their new
+// sources once. ResumeRefresh undoes it.
+func (v *Verifier) PauseRefresh() error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_verifier_pause_refresh(v.h))
+}
+
+// ResumeRefresh refreshes remote key sets in the background again after
+// PauseRefresh.
+func (v *Verifier) ResumeRefresh() error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.status(C.warden_verifier_resume_refresh(v.h))
+}
+
 // LastError is the message of the most recent refused reload or key set.
 func (v *Verifier) LastError() string {
 	v.mu.RLock()
