@@ -462,7 +462,8 @@ fn fetched_keys_without_alg_are_pinned_by_fetched_key_alg() {
             .as_bytes(),
     )
     .unwrap();
-    assert_eq!(srv.hits("/keys"), hits + 1);
+    // At least one fetch (the refresher may race the reload to it).
+    assert!(srv.hits("/keys") > hits);
     assert_eq!(code(&v, &t_ec), Code::Ok);
     assert_eq!(code(&v, &t_rsa), Code::UnsupportedAlg);
     assert_eq!(code(&v, &t_pinned), Code::Ok);
