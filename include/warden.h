@@ -275,8 +275,9 @@ typedef struct warden_result {
   // Accepted API keys only: the key's configured `id`. NULL otherwise.
   const char *key_id;
   size_t key_id_len;
-  // Accepted only: the number of scopes (JWT `scope` split on spaces, or
-  // its `scp` array; an API key's `scopes`). Read them with
+  // Accepted only: the number of scopes (JWT `scope` split on spaces, else
+  // `scp`, split so too when a string, or its string items when an array;
+  // an API key's `scopes`). Read them with
   // `warden_result_scopes` (all at once) or `warden_result_scope`. 0 on
   // rejection.
   size_t scope_count;

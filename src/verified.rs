@@ -45,7 +45,8 @@ impl<'s> Verified<'s> {
         text(self.out, self.key_id)
     }
 
-    /// JWT `scope` split on spaces, or `scp` items; API key `scopes`.
+    /// JWT `scope` split on spaces, else `scp` (a string split so, or an
+    /// array's string items); API key `scopes`.
     pub fn scopes(&self) -> impl ExactSizeIterator<Item = &'s str> + 's {
         let out = self.out;
         self.scopes.iter().map(move |s| s.text(out))

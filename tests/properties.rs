@@ -325,6 +325,31 @@ proptest! {
     }
 }
 
+/// Which claim gives the scopes: `scope` when it is a string (RFC 8693
+/// §4.2), else `scp`, split the same way when it is a string (Microsoft
+/// Entra ID) or its string items when it is an array (Okta).
+#[test]
+fn scope_then_scp_string_or_array() {
+    let (v, k) = minted();
+    let cases: [(&str, &[&str]); 7] = [
+        (r#""scope":"a b","scp":"c d""#, &["a", "b"]),
+        (r#""scope":"a b","scp":["c"]"#, &["a", "b"]),
+        (r#""scope":7,"scp":"User.Read  Files.Read ""#, &["User.Read", "Files.Read"]),
+        (r#""scp":"User.Read""#, &["User.Read"]),
+        (r#""scp":["p",1,"q"]"#, &["p", "q"]),
+        (r#""scp":7"#, &[]),
+        (r#""scp":"""#, &[]),
+    ];
+    for (members, want) in cases {
+        let payload = format!(r#"{{"sub":"s","exp":4102444800,{members}}}"#);
+        let token = k.sign_text(r#"{"alg":"HS256","kid":"k"}"#, &payload);
+        let mut s = Scratch::new();
+        let got: Vec<String> =
+            v.verify_jwt(token.as_bytes(), 1.0e9, &mut s).unwrap().scopes().map(String::from).collect();
+        assert_eq!(got, want, "{members}");
+    }
+}
+
 /// An HS256 verifier and its key, for tokens minted here.
 fn minted() -> &'static (Verifier, common::mint::TestKey) {
     static M: OnceLock<(Verifier, common::mint::TestKey)> = OnceLock::new();
@@ -342,7 +367,10 @@ proptest! {
     /// spaces, at either end, words around the eight-byte steps of the
     /// search), after its escapes are decoded (`\u0020` is a space too).
     #[test]
-    fn scope_splits_on_spaces(parts in prop::collection::vec(("[a-z:]{0,17}", 0usize..3, any::<bool>()), 0..8)) {
+    fn scope_splits_on_spaces(
+        parts in prop::collection::vec(("[a-z:]{0,17}", 0usize..3, any::<bool>()), 0..8),
+        member in prop::sample::select(vec!["scope", "scp"]),
+    ) {
         let (v, k) = minted();
         let mut scope = String::new();
         let mut json_scope = String::new();
@@ -354,7 +382,7 @@ proptest! {
                 json_scope.push_str(if *escaped { "\\u0020" } else { " " });
             }
         }
-        let payload = format!(r#"{{"sub":"s","exp":4102444800,"scope":"{json_scope}"}}"#);
+        let payload = format!(r#"{{"sub":"s","exp":4102444800,"{member}":"{json_scope}"}}"#);
         let token = k.sign(&serde_json::from_str(&payload).unwrap());
         let mut s = Scratch::new();
         let got: Vec<String> = v.verify_jwt(token.as_bytes(), 1.0e9, &mut s).unwrap().scopes().map(String::from).collect();

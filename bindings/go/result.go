@@ -33,7 +33,8 @@ type Result struct {
 	Kid string
 	// Accepted API keys: the key's configured id.
 	KeyID string
-	// Accepted only: JWT scope split on spaces (or scp), the API key's scopes.
+	// Accepted only: JWT scope split on spaces (else scp: a string split so,
+	// or an array's string items), the API key's scopes.
 	Scopes []string
 	// Accepted JWTs with exp: its value in seconds since the epoch (HasExp tells).
 	Exp    float64

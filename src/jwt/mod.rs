@@ -186,7 +186,9 @@ fn cold<'s>(
         (None, Some(k)) => Some(Span::push(out, k.raw)),
         (None, None) => key.kid().map(|k| Span::push(out, k.as_bytes())),
     };
-    if let Some(scope) = c.scope {
+    // `scope` first (RFC 8693 §4.2); else `scp`, a string split the same
+    // way or an array of strings.
+    if let Some(scope) = c.scope.or(c.scp_text) {
         // Split on spaces, empty parts dropped, eight bytes at a time.
         let whole = Span::push_json(out, &scope);
         let (mut rest, mut start) = (whole.get(out), whole.start);

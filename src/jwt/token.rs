@@ -43,6 +43,9 @@ pub struct Claims<'a> {
     pub scope: Option<RawStr<'a>>,
     /// `scp` when it is an array (its string items are the scopes).
     pub scp: Option<&'a [u8]>,
+    /// `scp` when it is a string: scopes split on spaces, as `scope`
+    /// (Microsoft Entra ID writes its delegated scopes so).
+    pub scp_text: Option<RawStr<'a>>,
 }
 
 /// A token that passed every `malformed` check. `'t` borrows the token text,
@@ -365,11 +368,11 @@ pub fn parse_into<'t, 'a>(
                     c.scope = Some(s);
                 }
             }
-            Some(SCP) => {
-                if let Value::Array(raw) = v {
-                    c.scp = Some(raw);
-                }
-            }
+            Some(SCP) => match v {
+                Value::Array(raw) => c.scp = Some(raw),
+                Value::Str(s) => c.scp_text = Some(s),
+                _ => {}
+            },
             _ => {}
         }
         Ok(())

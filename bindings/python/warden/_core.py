@@ -101,7 +101,8 @@ def _claims(p: list) -> dict:
 def _jwt_scopes(p: list) -> Tuple[str, ...]:
     """The scopes of an accepted JWT by warden's rule (src/jwt/mod.rs): the
     ``scope`` claim when it is a string, split on spaces with empty parts
-    dropped; else the string items of an ``scp`` array; else none.
+    dropped; else ``scp``, split the same way when it is a string, or its
+    string items when it is an array; else none.
 
     Computed from the payload on first use, so that a verification does not
     pay one foreign call per scope; tests/test_api.py checks it against
@@ -112,11 +113,12 @@ def _jwt_scopes(p: list) -> Tuple[str, ...]:
         if scopes is None:
             claims = _claims(p)
             scope = claims.get("scope")
+            if not isinstance(scope, str):
+                scope = claims.get("scp")
             if isinstance(scope, str):
                 scopes = tuple(x for x in scope.split(" ") if x)
             else:
-                scp = claims.get("scp")
-                scopes = tuple(x for x in scp if isinstance(x, str)) if isinstance(scp, list) else ()
+                scopes = tuple(x for x in scope if isinstance(x, str)) if isinstance(scope, list) else ()
         p[_SCOPES] = scopes
     return scopes  # type: ignore[no-any-return]
 
@@ -135,7 +137,7 @@ def _plain_scope(raw: bytes) -> Optional[Tuple[str, ...]]:
     i = raw.find(b'"scope":"')
     if i < 0:
         # No member named scope at all (``"scope" :`` with spaces still has
-        # ``"scope"``), and no scp array to read: none.
+        # ``"scope"``), and no scp to read: none.
         return None if b'"scope"' in raw or b'"scp"' in raw else ()
     start = i + 9
     return tuple(filter(None, raw[start : raw.index(b'"', start)].decode().split(" ")))
@@ -160,7 +162,7 @@ class Result(tuple):
         subject: the JWT ``sub``, the API key's owner, the Basic user (accepted only).
         kid: the ``kid`` of the JWK that verified a JWT (accepted JWTs only).
         key_id: the API key's ``id`` (accepted API keys only).
-        scopes: tuple of scopes (JWT ``scope`` split on spaces or ``scp``; API key scopes).
+        scopes: tuple of scopes (JWT ``scope``, else ``scp``, split on spaces, or an ``scp`` array; API key scopes).
         exp: the JWT ``exp`` as a float, or ``None``.
         retry_after: whole seconds before a retry can succeed (``rate_limited`` only).
     """
