@@ -874,6 +874,11 @@ ngx_http_warden_new_ctx(ngx_http_request_t *r)
     ctx = cln->data;
     ngx_memzero(ctx, sizeof(ngx_http_warden_ctx_t));
 
+    /* until a verdict is stored: a check that fails before one (a thread
+     * pool queue overflow, no memory) must not let the request through
+     * when an error_page redirects it into a protected location */
+    ctx->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
     if (ngx_http_warden_nresults > 0) {
         res = ngx_http_warden_results[--ngx_http_warden_nresults];
 
@@ -1335,6 +1340,10 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         /* re-entered: after a thread task, with satisfy any, or after an
          * internal redirect back into a location with the same policy (a
          * location with another policy verifies again) */
+        if (ctx->state == WDN_STATE_NEW) {
+            /* its check failed before a verdict: it never passes */
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (ctx->state == WDN_STATE_PENDING) {
             return NGX_AGAIN;
         }
@@ -2612,6 +2621,12 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* only the processes that serve requests verify: the cache manager and
+     * loader would load verifiers, and fetch remote key sets, for nothing */
+    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) {
+        return NGX_OK;
+    }
+
     ngx_http_warden_sh = (wmcf->shm_zone != NULL) ? wmcf->shm_zone->data
                                                   : NULL;
 
@@ -2663,7 +2678,9 @@ ngx_http_warden_exit_process(ngx_cycle_t *cycle)
     ngx_http_warden_main_conf_t  *wmcf;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
-    if (wmcf == NULL) {
+    if (wmcf == NULL
+        || (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE))
+    {
         return;
     }
 

@@ -126,6 +126,10 @@ class Nginx:
             return None
 
     def worker_pids(self):
+        return self.child_pids(b"worker process")
+
+    def child_pids(self, title):
+        """The master's children whose process title contains title."""
         master = self.master_pid()
         out = []
         for d in os.listdir("/proc"):
@@ -138,7 +142,7 @@ class Nginx:
                     cmdline = f.read()
             except OSError:
                 continue
-            if int(fields[1]) == master and b"worker process" in cmdline:
+            if int(fields[1]) == master and title in cmdline:
                 out.append(int(d))
         return sorted(out)
 

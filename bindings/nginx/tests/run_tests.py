@@ -686,6 +686,7 @@ def test_remote_key_events(tmp, module):
     os.chmod(private, 0o600)
     ng.write_conf(main_ + "worker_processes 1;\nevents {}\nhttp {\n" + temps + f"""
     access_log off;
+    proxy_cache_path {prefix}/cache keys_zone=remote_test:1m;
     server {{
         listen 127.0.0.1:{port};
         location /t/ {{ warden_config {cfg}; warden jwt; alias {prefix}/; }}
@@ -731,11 +732,81 @@ def test_remote_key_events(tmp, module):
         check("remote keys: refresher threads in the worker only",
               threads[ng.master_pid()] == 0
               and [threads[w] for w in ng.worker_pids()] == [2 if fallback else 1], str(threads))
+        managers = ng.child_pids(b"cache manager process")
+        check("remote keys: the cache manager loads no verifier (no refresher, no fetches)",
+              len(managers) == 1 and refresher_threads(managers[0]) == 0,
+              str({m: refresher_threads(m) for m in managers}))
     finally:
         ng.stop()
     log = ng.log_text()
     check("remote keys: no alerts or crashes", not re.search(r"\[(alert|crit)\]|exited on signal", log),
           ng.log_tail(10))
+
+
+def phc_pbkdf2(password, iterations):
+    import base64
+    import hashlib
+
+    salt = b"warden-nginx-test-salt"
+    dk = hashlib.pbkdf2_hmac("sha256", password, salt, iterations)
+    b64 = lambda b: base64.b64encode(b).decode().rstrip("=")
+    return f"$pbkdf2-sha256$i={iterations}${b64(salt)}${b64(dk)}"
+
+
+def test_thread_pool_overflow(tmp, module):
+    """A check that fails before its verdict (the thread pool queue is full)
+    answers 500, and an error_page that sends the 500 into a protected
+    location does not let the request through there."""
+    import threading
+
+    prefix, ng, port, main_, temps = own_nginx(tmp, "pool-overflow", module)
+    back = harness.free_port()
+    cfg = os.path.join(prefix, "basic.json")
+    with open(cfg, "w") as f:
+        json.dump({"basic": {"users": [{"user": "alice", "hash": phc_pbkdf2(b"right", 300_000)}]}}, f)
+    ng.write_conf(main_ + "thread_pool wp threads=1 max_queue=1;\nworker_processes 1;\nevents {}\nhttp {\n"
+                  + temps + f"""
+    access_log off;
+    server {{
+        listen 127.0.0.1:{back};
+        location / {{ return 200 "SECRET $uri\\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        warden_config {cfg}; warden basic jwt; warden_thread_pool wp;
+        location /api/ {{ error_page 500 = @fallback; proxy_pass http://127.0.0.1:{back}; }}
+        location @fallback {{ proxy_pass http://127.0.0.1:{back}; }}
+        location /page/ {{ error_page 500 /files/; proxy_pass http://127.0.0.1:{back}; }}
+        location /files/ {{ warden jwt; alias {prefix}/; }}
+    }}
+}}
+""")
+    results = []
+    lock = threading.Lock()
+
+    def guess(path, i):
+        cred = base64.b64encode(b"mallory:guess%d" % i).decode()
+        status, _, body = request(port, path, [("Authorization", "Basic " + cred)])
+        with lock:
+            results.append((status, body))
+
+    try:
+        ng.start(port)
+        for path in ("/api/x", "/page/x"):
+            del results[:]
+            threads = [threading.Thread(target=guess, args=(path, i)) for i in range(16)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            statuses = sorted(s for s, _ in results)
+            leaked = [b for s, b in results if s == 200 or b"SECRET" in b or b"ok\n" == b]
+            check(f"thread pool overflow via {path}: no guess gets through an error_page",
+                  not leaked and set(statuses) <= {401, 500}, str(statuses))
+            check(f"thread pool overflow via {path}: the queue did overflow (the case is exercised)",
+                  500 in statuses, str(statuses))
+    finally:
+        ng.stop()
 
 
 def test_load_errors(load_errors, tmp, module, echo):
@@ -848,6 +919,7 @@ def main():
         test_reload(ng, fport)
         test_workers(tmp, module, args.vectors)
         test_remote_key_events(tmp, module)
+        test_thread_pool_overflow(tmp, module)
         test_load_errors(load_errors, tmp, module, echo_port)
         log = ng.log_text()
         check("error log: no alerts or crashes at the end",
