@@ -17,7 +17,7 @@ type MiddlewareConfig struct {
 	// Kinds are the credential kinds accepted (nil: KindJWT and KindAPIKey).
 	// A Bearer value is told apart as SPEC §5 says, or verified as the only
 	// Bearer kind accepted; a credential of another kind is refused
-	// unverified (401, kind_not_allowed) - nginx's `warden` directive.
+	// unverified (401 without an error code) - nginx's `warden` directive.
 	Kinds []Kind
 	// Exempt, when it returns true, lets a request through unverified
 	// (health checks, CORS preflight).
@@ -44,8 +44,8 @@ func FromContext(ctx context.Context) (*Result, bool) {
 //   - a refused JWT or API key (malformed included): 401, Bearer
 //     realm="...", error="invalid_token", error_description="<code>";
 //   - a refused Basic credential: 401, Basic realm="...", charset="UTF-8";
-//   - a kind not accepted: 401, every accepted kind's challenge with
-//     error_description="kind_not_allowed";
+//   - a kind not accepted, or a scheme other than Bearer and Basic: 401,
+//     every accepted kind's challenge, no error attribute (RFC 6750 §3.1);
 //   - rate_limited: 429, Retry-After: <seconds>;
 //   - accepted without a required scope: 403, Bearer realm="...",
 //     error="insufficient_scope", scope="<required>" (no challenge for Basic);
@@ -146,6 +146,12 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		s == "bearer" && !m.accepts(KindJWT) && !m.accepts(KindAPIKey):
 		m.notAllowed(w)
 		return
+	case s != "" && s != "basic" && s != "bearer":
+		// Another scheme (Digest, DPoP, ...): malformed (SPEC §5, and
+		// counted so), answered like no credential (RFC 6750 §3.1).
+		m.v.VerifyAuthorizationAt(value, now)
+		m.notAllowed(w)
+		return
 	case s == "bearer" && !m.accepts(KindAPIKey):
 		r = m.v.VerifyJWTAt(credential, now)
 	case s == "bearer" && !m.accepts(KindJWT):
@@ -184,8 +190,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// notAllowed answers a credential of a kind or scheme this middleware does
+// not take as if there were none: every challenge, no error code (RFC 6750
+// §3.1, "attempted using an unsupported authentication method").
 func (m *middleware) notAllowed(w http.ResponseWriter) {
-	m.challenge(w.Header(), m.kinds, "kind_not_allowed")
+	m.challenge(w.Header(), m.kinds, "")
 	answer(w, http.StatusUnauthorized)
 }
 

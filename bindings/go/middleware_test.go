@@ -47,10 +47,19 @@ func TestMiddleware(t *testing.T) {
 	if w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
 		t.Fatal("content-length")
 	}
-	// Basic is not accepted here: refused unverified.
-	w = serve(h, "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:wonderland")))
-	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != `Bearer realm="orders", error="invalid_token", error_description="kind_not_allowed"` {
-		t.Fatalf("basic: %d %v", w.Code, w.Header())
+	// Basic is not accepted here: refused unverified, and answered like no
+	// credential (RFC 6750 §3.1: an unsupported method gets no error code);
+	// so is a scheme other than Bearer and Basic.
+	for _, value := range []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:wonderland")), "Digest username=x", "DPoP abc"} {
+		w = serve(h, value)
+		if w.Code != 401 || strings.Join(w.Header().Values("WWW-Authenticate"), "|") != `Bearer realm="orders"` {
+			t.Fatalf("%s: %d %v", value, w.Code, w.Header())
+		}
+	}
+	// Another shape (no scheme) is a malformed Bearer credential.
+	w = serve(h, "garbage")
+	if w.Code != 401 || !strings.Contains(w.Header().Get("WWW-Authenticate"), `error_description="malformed"`) {
+		t.Fatalf("garbage: %d %v", w.Code, w.Header())
 	}
 	w = serve(h, "Bearer "+token("u", "", map[string]any{"exp": testNow - 1}))
 	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != `Bearer realm="orders", error="invalid_token", error_description="expired"` {

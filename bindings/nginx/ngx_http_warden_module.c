@@ -51,6 +51,8 @@
 #define WDN_KIND_API_KEY   (1u << WARDEN_KIND_API_KEY)
 #define WDN_KIND_BASIC     (1u << WARDEN_KIND_BASIC)
 #define WDN_KIND_ALL       (WDN_KIND_JWT | WDN_KIND_API_KEY | WDN_KIND_BASIC)
+/* an Authorization value "scheme credentials" of another scheme */
+#define WDN_SCHEME_OTHER   (1u << 8)
 
 #define WDN_SOURCE_AUTHORIZATION      1   /* the Authorization header */
 #define WDN_SOURCE_VARIABLE           2   /* a bare token or API key */
@@ -130,6 +132,7 @@ typedef struct {
     ngx_uint_t                  code;      /* warden code or WDN_CODE_* */
     ngx_uint_t                  kind;
     ngx_uint_t                  state;
+    ngx_uint_t                  other_scheme; /* Digest, Negotiate, ... */
     ngx_int_t                   rc;        /* what the access handler decided */
     void                       *wlcf;      /* ... for this location */
     ngx_uint_t                  memo;      /* bit i: vals[i] was evaluated */
@@ -1082,8 +1085,9 @@ ngx_http_warden_now(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf)
 
 
 /* Parse an Authorization value as SPEC §5 does (trim SP/HT, then
- * "scheme 1*SP credentials"). Returns the scheme as a kind bit (or 0 for an
- * unknown shape) and the credentials in *cred. */
+ * "scheme 1*SP credentials"). Returns the scheme as a kind bit,
+ * WDN_SCHEME_OTHER for another scheme, or 0 for another shape, and the
+ * credentials in *cred. */
 static ngx_uint_t
 ngx_http_warden_scheme(ngx_str_t *value, ngx_str_t *cred)
 {
@@ -1127,7 +1131,7 @@ ngx_http_warden_scheme(ngx_str_t *value, ngx_str_t *cred)
         return WDN_KIND_BASIC;
     }
 
-    return 0;
+    return WDN_SCHEME_OTHER;
 }
 
 
@@ -1290,12 +1294,22 @@ ngx_http_warden_decide(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         return NGX_HTTP_TOO_MANY_REQUESTS;
     }
 
+    /* RFC 6750 §3.1: a credential of a scheme or kind this location does
+     * not take gets the challenges of every kind it takes and no error
+     * code, like a request without one */
+    if (ctx->code == WDN_CODE_KIND_NOT_ALLOWED || ctx->other_scheme) {
+        if (ngx_http_warden_challenge(r, wlcf, wlcf->kinds, NULL, NULL, 0)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+
     /* challenge for the kind the credential was when this location takes
      * it, else for every kind the location takes */
     k = wlcf->kinds;
-    if (ctx->code != WDN_CODE_KIND_NOT_ALLOWED
-        && (wlcf->kinds & (1u << ctx->kind)))
-    {
+    if (wlcf->kinds & (1u << ctx->kind)) {
         k = 1u << ctx->kind;
     }
 
@@ -1401,6 +1415,10 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     mode = 0;
     scheme = ngx_http_warden_scheme(&value, &cred);
+
+    /* Digest, Negotiate, ...: warden's verdict is malformed (SPEC §5); the
+     * answer is that of a request without a credential (RFC 6750 §3.1) */
+    ctx->other_scheme = (scheme == WDN_SCHEME_OTHER);
 
     if (scheme == WDN_KIND_BASIC && !(kinds & WDN_KIND_BASIC)) {
         ctx->kind = WARDEN_KIND_BASIC;

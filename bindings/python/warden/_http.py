@@ -10,8 +10,10 @@ Statuses and headers are those of warden's nginx module
   ``Bearer realm="...", error="invalid_token", error_description="<code>"``;
 - a refused Basic credential: 401, ``Basic realm="...", charset="UTF-8"``;
 - a credential of a kind the middleware does not accept: refused without
-  being verified, 401 with every accepted kind's challenge and
-  ``error_description="kind_not_allowed"``;
+  being verified, 401 with every accepted kind's challenge and no error
+  attribute (RFC 6750 section 3.1: an unsupported method is answered like
+  no credential); likewise a scheme other than Bearer and Basic (Digest,
+  DPoP, ...), whose verdict is ``malformed``;
 - ``rate_limited``: 429, ``Retry-After: <seconds>``;
 - accepted but missing a required scope: 403,
   ``Bearer realm="...", error="insufficient_scope", scope="<required>"`` (no
@@ -138,12 +140,17 @@ class Gate:
                 result = v.verify_api_key(credential, now)
             else:
                 return self.not_allowed()
+        elif scheme:
+            # Another scheme (Digest, DPoP, ...): malformed (SPEC section 5),
+            # answered like no credential (RFC 6750 section 3.1).
+            result = v.verify_authorization(value, now)
+            return Decision(401, "Unauthorized", self.challenges(self.kinds), None, result.code)
         else:
-            result = v.verify_authorization(value, now)  # another shape or scheme: malformed
+            result = v.verify_authorization(value, now)  # another shape: malformed
         return self.judge(result)
 
     def not_allowed(self) -> Decision:
-        return Decision(401, "Unauthorized", self.challenges(self.kinds, "kind_not_allowed"), None, "kind_not_allowed")
+        return Decision(401, "Unauthorized", self.challenges(self.kinds), None, "kind_not_allowed")
 
     def judge(self, result: Result) -> Decision:
         if result.ok:

@@ -43,7 +43,8 @@ class WardenMiddleware:
         kinds: the credential kinds accepted, among ``"jwt"``, ``"api_key"``, ``"basic"``
             (default JWTs and API keys; a Bearer value is told apart as SPEC section 5
             says, or verified as the only Bearer kind accepted). Another kind is
-            refused unverified (401, ``kind_not_allowed``), like nginx's ``warden`` directive.
+            refused unverified (401 without an error code, ``kind_not_allowed`` in
+            ``Decision.code``), like nginx's ``warden`` directive.
         exempt: ``exempt(environ) -> bool``; True lets the request through unverified
             (health checks, CORS preflight).
         clock: ``clock() -> float`` seconds since the epoch for verification
