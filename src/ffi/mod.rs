@@ -195,9 +195,8 @@ pub(crate) fn guard_logging(f: impl FnOnce() -> u32) -> u32 {
 thread_local! {
     /// How many warden calls that may call the logger this thread is inside.
     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    /// Verifiers freed inside another warden call on this thread, to drop
-    /// once the outermost call returns (`PENDING`: there are some; the hot
-    /// path reads only that flag).
+    /// Verifiers freed inside such a call on this thread, to drop once the
+    /// outermost one returns (`PENDING`: there are some).
     // Boxed: the call in progress holds a reference to the verifier where
     // the caller's pointer points; it must not move.
     #[allow(clippy::vec_box)]
