@@ -340,7 +340,7 @@ impl KeySet {
 /// Parse an RFC 7517 JWK Set (`{"keys": [...]}`) into keys; `at` names the
 /// place for messages (e.g. `jwt.jwks`). Errors are (place, message).
 pub fn parse_jwk_set(v: &serde_json::Value, at: &str) -> Result<KeySet, (String, String)> {
-    parse_set(v, at, None).map(|(keys, _)| keys)
+    parse_set(v, at, Origin::Config).map(|(keys, _)| keys)
 }
 
 /// A key of a fetched set that warden skipped, and why.
@@ -368,18 +368,22 @@ pub fn parse_fetched_jwk_set(
     at: &str,
     alg_if_none: Option<Alg>,
 ) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
-    parse_set(v, at, Some(alg_if_none))
+    parse_set(v, at, Origin::Fetched { alg_if_none })
 }
 
-/// `fetched`: `None` for a configured set, else the alg a fetched key
-/// without one is pinned to, if any.
-fn parse_set(
-    v: &serde_json::Value,
-    at: &str,
-    fetched: Option<Option<Alg>>,
-) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
+/// Where a JWK Set comes from, which decides how strictly it is read.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// The config or a host (`set_jwks`): every key must load.
+    Config,
+    /// A provider: unusable keys are skipped; a key without `alg` is pinned
+    /// to `alg_if_none` when the config names one.
+    Fetched { alg_if_none: Option<Alg> },
+}
+
+fn parse_set(v: &serde_json::Value, at: &str, origin: Origin) -> Result<(KeySet, Vec<Skipped>), (String, String)> {
     let obj = v.as_object().ok_or_else(|| (at.to_string(), "a JWK set must be an object with \"keys\"".to_string()))?;
-    if fetched.is_none() {
+    if let Origin::Config = origin {
         if let Some(k) = obj.keys().find(|k| *k != "keys") {
             return Err((format!("{at}.{k}"), "unknown member (a JWK set has only \"keys\")".into()));
         }
@@ -390,11 +394,15 @@ fn parse_set(
         .ok_or_else(|| (format!("{at}.keys"), "must be an array of JWKs".to_string()))?;
     let mut keys = Vec::with_capacity(arr.len());
     let mut skipped = Vec::new();
+    let alg_if_none = match origin {
+        Origin::Config => None,
+        Origin::Fetched { alg_if_none } => alg_if_none,
+    };
     for (i, jwk) in arr.iter().enumerate() {
         let here = || format!("{at}.keys[{i}]{}", kid_note(jwk));
-        match jwk::parse_jwk_pinning(jwk, fetched.flatten()) {
+        match jwk::parse_jwk_pinning(jwk, alg_if_none) {
             Ok(k) => keys.push(k),
-            Err(e) if fetched.is_some() => {
+            Err(e) if matches!(origin, Origin::Fetched { .. }) => {
                 skipped.push(Skipped { at: here(), reason: e, not_for_signing: not_for_signing(jwk) })
             }
             Err(e) => return Err((here(), e)),
