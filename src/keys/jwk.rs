@@ -168,6 +168,9 @@ pub fn parse_jwk_pinning(v: &Value, alg_if_none: Option<Alg>) -> Result<Key, Str
             if has_small_order(&x) {
                 return Err("Ed25519 \"x\" is a point of small order (anyone could sign for it)".into());
             }
+            if !super::edwards::is_point(&x) {
+                return Err("Ed25519 \"x\" does not encode a point of the curve (RFC 8032 §5.1.3)".into());
+            }
             fp.field(&x);
             Material::Ed25519(x)
         }
@@ -342,6 +345,20 @@ mod tests {
 
     fn b64(b: &[u8]) -> String {
         crate::b64::encode(&crate::b64::URL, b)
+    }
+
+    #[test]
+    fn ed25519_x_must_encode_a_point() {
+        // Not a point (worked out in Python, see keys::edwards), and a
+        // non-canonical y: both used to load and fail every token.
+        for h in [
+            "2a04853c676297f49960af089e606d3f5ebaed8958ee04100851e410f3f575e9",
+            "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ] {
+            let x: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect();
+            let e = err(json!({"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":b64(&x)}));
+            assert!(e.contains("does not encode a point"), "{h}: {e}");
+        }
     }
 
     #[test]

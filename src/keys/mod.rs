@@ -7,6 +7,7 @@
 //! never reach a verifier.
 
 mod alg;
+mod edwards;
 mod jwk;
 
 pub use alg::{Alg, Family};
