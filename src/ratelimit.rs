@@ -34,10 +34,25 @@ const OVERFLOW: &str = "";
 /// years); smaller ones are refused at load time.
 pub const MIN_PER_S: f64 = 1e-9;
 
-/// `now` in whole nanoseconds (0 before the epoch, saturating far after).
+/// How far a call's `now` may lie behind a time an earlier call recorded
+/// and still count as arriving out of order rather than as the clock going
+/// back. Threads read the clock, then reach the shared state in any order
+/// (microseconds apart; more on a loaded machine): such a call must meet
+/// the state as it is. Only a step back further than this (a clock reset,
+/// a call that had a bogus future `now`) starts a budget afresh, so that it
+/// is not locked until the clock catches up.
+const OUT_OF_ORDER_S: u64 = 60;
+
+/// The latest time a rate tells apart, in nanoseconds (the year 2262):
+/// half the range, so that arrival times computed from it do not saturate.
+/// Every `now` past it is this instant, and a spent bucket stays spent:
+/// saturated at `u64::MAX`, every call found its bucket full.
+const LAST_NS: u64 = u64::MAX / 2;
+
+/// `now` in whole nanoseconds (0 before the epoch, [`LAST_NS`] at most).
 fn nanos(now: f64) -> u64 {
     if now > 0.0 {
-        (now * 1e9) as u64
+        ((now * 1e9) as u64).min(LAST_NS)
     } else {
         0
     }
@@ -104,10 +119,13 @@ impl RateLimiter {
             let mut cur = a.load(Ordering::Acquire);
             loop {
                 // An arrival time further ahead than any call could have
-                // set it: the clock went back (or a call had a bogus future
-                // `now`). The bucket counts as full again rather than
-                // locked until then.
-                let tat = if cur > now_ns.saturating_add(tau).saturating_add(t) { now_ns } else { cur.max(now_ns) };
+                // set it, by more than calls arrive out of order: the clock
+                // went back (or a call had a bogus future `now`). The bucket
+                // counts as full again rather than locked until then. A
+                // call only a little behind meets the bucket as it is: taken
+                // as a reset, each one of those had a fresh burst.
+                let ahead = now_ns.saturating_add(tau).saturating_add(t).saturating_add(OUT_OF_ORDER_S * 1_000_000_000);
+                let tat = if cur > ahead { now_ns } else { cur.max(now_ns) };
                 if tat - now_ns > tau {
                     return Err(retry_secs((tat - now_ns - tau) as f64 / 1e9));
                 }
@@ -195,11 +213,14 @@ impl Window {
         (self.start << COUNT_BITS) | self.count.min(COUNT_MASK)
     }
 
-    /// Does the window hold at `now_s`? One that starts after `now_s` does
-    /// not: the clock went back (or a call had a bogus future `now`), and a
-    /// budget must not stay locked until then.
+    /// Does the window hold at `now_s`? One that starts a little after
+    /// `now_s` does: that call read the clock before another started the
+    /// window, and restarting the count there gave its failures back. One
+    /// that starts further ahead does not: the clock went back (or a call
+    /// had a bogus future `now`), and a budget must not stay locked until
+    /// then.
     fn holds(self, now_s: u64) -> bool {
-        self.count > 0 && self.start <= now_s && now_s < self.start + WINDOW_S
+        self.count > 0 && self.start <= now_s.saturating_add(OUT_OF_ORDER_S) && now_s < self.start + WINDOW_S
     }
 
     /// Seconds until it ends, for `Retry-After`.
@@ -369,6 +390,52 @@ mod tests {
     }
 
     #[test]
+    fn calls_out_of_order_meet_the_bucket_as_it_is() {
+        // Threads read the clock, then take a token in another order: a
+        // call whose `now` is a little behind one already counted gets no
+        // fresh burst (each did, when any `now` behind was a clock reset).
+        let r = RateLimiter::new(100);
+        let rate = Rate { per_s: 1.0, burst: 1 };
+        let t0 = 1.75e9;
+        assert!(r.take("k", rate, t0).is_ok());
+        assert_eq!(r.take("k", rate, t0), Err(1));
+        for back in [1e-6, 1e-3, 0.5, 30.0, 59.0] {
+            assert!(r.take("k", rate, t0 - back).is_err(), "{back} s behind");
+        }
+        assert!(r.take("k", rate, t0 + 1.0).is_ok(), "and refilled on time");
+        // Further back than any out-of-order arrival: a clock reset.
+        assert!(r.take("k", rate, t0 - 3600.0).is_ok());
+
+        // Past the range of nanoseconds (the year 2554): still limited.
+        for far in [1.8446744074e10, 2e10, 1e300] {
+            let r = RateLimiter::new(100);
+            assert!(r.take("k", rate, far).is_ok());
+            assert!(r.take("k", rate, far).is_err(), "{far}");
+        }
+
+        // Many threads, each `now` up to 3 ms behind the newest: at most
+        // what the rate allows over the span, plus the burst.
+        let r = RateLimiter::new(100);
+        let rate = Rate { per_s: 100.0, burst: 1 };
+        let passed = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for th in 0..8u32 {
+                let (r, passed) = (&r, &passed);
+                s.spawn(move || {
+                    for i in 0..2000u32 {
+                        let now = t0 + f64::from(i) * 1e-4 - f64::from((i * 7 + th * 13) % 31) * 1e-4;
+                        if r.take("k", rate, now).is_ok() {
+                            passed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        // The span is 0.2 s: 20 intervals, and the first token.
+        assert!(passed.load(Ordering::Relaxed) <= 21, "{} passed", passed.load(Ordering::Relaxed));
+    }
+
+    #[test]
     fn rate_map_is_bounded() {
         let r = RateLimiter::new(16);
         let rate = Rate { per_s: 1.0, burst: 1 };
@@ -466,6 +533,22 @@ mod tests {
         assert!(f.check("u", 1, 1.75e9).is_ok());
         assert!(f.reserve("u", 1, 1.75e9).is_ok());
         assert!(f.check("u", 1, 1.75e9).is_err());
+    }
+
+    #[test]
+    fn a_guess_that_read_the_clock_early_does_not_restart_the_window() {
+        // The window started at 1000 s; a guess whose `now` is just before
+        // it (read before another thread's) must not start a new one.
+        let f = FailureBudget::new(100);
+        for i in 0..3 {
+            assert!(f.reserve("u", 3, 1000.0 + f64::from(i) * 1e-3).is_ok());
+        }
+        assert!(f.check("u", 3, 999.9999).is_err());
+        assert!(f.reserve("u", 3, 999.9999).is_err());
+        assert!(f.reserve("u", 3, 1000.5).is_err(), "still spent");
+        // Some seconds early is the same; far earlier is a clock reset.
+        assert!(f.reserve("u", 3, 990.0).is_err());
+        assert!(f.reserve("u", 3, 900.0).is_ok());
     }
 
     #[test]
