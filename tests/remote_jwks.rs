@@ -380,8 +380,13 @@ fn keys_warden_cannot_use_are_skipped_not_fatal() {
     // went on verifying.
     let srv = Server::start();
     let (k1, k2) = (TestKey::es256("k1"), TestKey::es256("k2"));
+    // An HMAC secret published in a key set is readable by everyone: a
+    // token "signed" with it must not verify (an audit found it did).
+    let shared = TestKey::hs256("shared");
     let extra = |keys: &[&TestKey]| {
         let mut set = jwks(keys);
+        let published = jwks(&[&shared])["keys"][0].clone();
+        set["keys"].as_array_mut().unwrap().push(published);
         let arr = set["keys"].as_array_mut().unwrap();
         arr.push(json!({"kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "kid": "enc1", "n": "AQAB", "e": "AQAB"}));
         arr.push(json!({"kty": "EC", "crv": "P-521", "alg": "ES512", "kid": "big", "x": "AA", "y": "AA"}));
@@ -404,7 +409,9 @@ fn keys_warden_cannot_use_are_skipped_not_fatal() {
         .iter()
         .any(|(l, m)| *l == LogLevel::Warn && m.contains("\"big\"") && m.contains("ES512"));
     assert!(warned, "a signing key warden cannot use is a warning: {:?}", s.logs.lock().unwrap());
-    assert!(s.logged("\"weak\"") && s.logged("at least 32"), "a weak key is skipped with its reason");
+    assert!(s.logged("\"weak\"") && s.logged("\"shared\""), "{:?}", s.logs.lock().unwrap());
+    assert!(s.logged("its secret is public"), "symmetric keys are skipped with their reason");
+    assert_eq!(code(&v, &shared.sign(&claims(None))), Code::UnsupportedAlg, "a published secret verifies nothing");
     // The provider withdraws k1: the swap happens, and k1 stops verifying.
     srv.set("/jwks", Reply::json(extra(&[&k2])).max_age(1));
     assert!(eventually(5.0, || code(&v, &t1) == Code::UnknownKey), "a withdrawn key stops verifying");

@@ -401,6 +401,18 @@ fn parse_set(v: &serde_json::Value, at: &str, origin: Origin) -> Result<(KeySet,
     };
     for (i, jwk) in arr.iter().enumerate() {
         let here = || format!("{at}.keys[{i}]{}", kid_note(jwk));
+        // A fetched set is a public document: a symmetric key in it is a
+        // secret everyone can read, and a token "signed" with it proves
+        // nothing. (A host's `set_jwks` is configuration, and may hold one.)
+        if let Origin::Fetched { .. } = origin {
+            if symmetric(jwk) {
+                let reason = "a symmetric key (\"kty\" \"oct\" or an HS* \"alg\") in a published key set: \
+                              its secret is public, so it never verifies"
+                    .to_string();
+                skipped.push(Skipped { at: here(), reason, not_for_signing: false });
+                continue;
+            }
+        }
         match jwk::parse_jwk_pinning(jwk, alg_if_none) {
             Ok(k) => keys.push(k),
             Err(e) if matches!(origin, Origin::Fetched { .. }) => {
@@ -411,6 +423,13 @@ fn parse_set(v: &serde_json::Value, at: &str, origin: Origin) -> Result<(KeySet,
     }
     let set = KeySet::new(keys).map_err(|e| (format!("{at}.keys"), e))?;
     Ok((set, skipped))
+}
+
+/// Is the JWK a symmetric key, by its `kty` or its `alg`?
+fn symmetric(jwk: &serde_json::Value) -> bool {
+    let member = |m: &str| jwk.get(m).and_then(|v| v.as_str());
+    member("kty") == Some("oct")
+        || member("alg").and_then(|a| Alg::from_name(a.as_bytes())).is_some_and(|a| !a.is_asymmetric())
 }
 
 /// Does the JWK say it is not for verifying signatures?
