@@ -44,7 +44,7 @@ pub use scratch::Scratch;
 pub use stats::{Counter, StatsSnapshot};
 pub use verdict::{Code, Kind, Rejection};
 pub use verified::{Claim, Verified};
-pub use verifier::{Logger, Verdict, Verifier};
+pub use verifier::{Logger, Verdict, Verifier, PRUNE_GRACE_S};
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -7,7 +7,7 @@ use common::mint::{jwks, TestKey};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use warden::{Code, Counter, Kind, Scratch, Target, Verifier};
+use warden::{Code, Counter, Kind, Scratch, Target, Verifier, PRUNE_GRACE_S};
 
 const NOW: f64 = 1_750_000_000.0;
 
@@ -321,8 +321,37 @@ fn a_revoked_jti_stays_revoked_through_the_leeway() {
     assert_eq!(code(&v, &t, exp + 5.0), Code::Revoked);
     assert_eq!(code(&v, &t, exp + 59.0), Code::Revoked);
     assert_eq!(code(&v, &t, exp + 61.0), Code::Expired);
+    // Kept a grace period longer: a reload may raise the leeway, and the
+    // token is then accepted again; its revocation must still be there (an
+    // audit found it pruned, and the token passed).
     v.revoke(Target::ApiKeyId("another".into()), exp + 61.0);
-    assert!(!v.unrevoke(&Target::Jti { jti: "stolen".into(), until: None }), "pruned once past the leeway");
+    v.reload_from_json(&serde_json::to_vec(&json!({"jwt": {"jwks": jwks(&[&k]), "leeway_s": 600}})).unwrap()).unwrap();
+    assert_eq!(code(&v, &t, exp + 300.0), Code::Revoked);
+    v.revoke(Target::ApiKeyId("third".into()), exp + 600.0 + PRUNE_GRACE_S - 1.0);
+    assert_eq!(code(&v, &t, exp + 300.0), Code::Revoked);
+    v.revoke(Target::ApiKeyId("fourth".into()), exp + 600.0 + PRUNE_GRACE_S + 1.0);
+    assert!(!v.unrevoke(&Target::Jti { jti: "stolen".into(), until: None }), "pruned a grace period past the leeway");
+}
+
+#[test]
+fn a_revoke_with_a_now_no_clock_reads_prunes_nothing() {
+    // One call with milliseconds for seconds (or +inf) dropped every jti
+    // entry, and the revoked tokens verified again.
+    let k = TestKey::hs256("k");
+    let v = Verifier::from_json(&config(&[&k], json!({}))).unwrap();
+    let exp = NOW + 3600.0;
+    let t = k.sign(&json!({"sub": "s", "jti": "stolen", "exp": exp}));
+    v.revoke(Target::Jti { jti: "stolen".into(), until: Some(exp) }, NOW);
+    for bogus in [NOW * 1000.0, NOW * 1e6, f64::INFINITY, f64::NAN] {
+        v.revoke(Target::ApiKeyId("other".into()), bogus);
+        assert_eq!(code(&v, &t, NOW + 1.0), Code::Revoked, "after a revoke at {bogus}");
+    }
+    // An `until` that is not a number keeps the entry (NaN matched nothing).
+    let t2 = k.sign(&json!({"sub": "s", "jti": "nan", "exp": exp}));
+    v.revoke(Target::Jti { jti: "nan".into(), until: Some(f64::NAN) }, NOW);
+    assert_eq!(code(&v, &t2, NOW + 1.0), Code::Revoked);
+    v.revoke(Target::ApiKeyId("later".into()), exp + 1e6);
+    assert!(v.unrevoke(&Target::Jti { jti: "nan".into(), until: None }), "kept until unrevoked");
 }
 
 #[test]

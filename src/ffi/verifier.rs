@@ -468,9 +468,11 @@ fn finite(x: f64) -> Arg<f64> {
 /// Revoke the JWT id `(jti, len)` (UTF-8) at run time: every verification
 /// that starts after this returns rejects tokens with that `jti` as
 /// `WARDEN_CODE_REVOKED`. `until`: the token's `exp`; the entry is dropped
-/// once `now` passes it by more than the config's largest `leeway_s` (the
-/// token is expired then; 0 = keep until unrevoked). `now` (0 = the clock)
-/// prunes the entries so passed.
+/// once `now` passes it by more than the config's largest `leeway_s` and a
+/// day (the token is expired then, even if a reload raises the leeway;
+/// 0 = keep until unrevoked). `now` (0 = the clock) prunes the entries so
+/// passed; a `now` past the year 10000 (milliseconds for seconds) prunes
+/// nothing.
 ///
 /// Returns `WARDEN_CODE_OK`, or `WARDEN_CODE_INVALID_ARGUMENT` (`v` NULL,
 /// `jti` NULL with a non-zero length or not UTF-8, `until`/`now` not

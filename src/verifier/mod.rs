@@ -29,6 +29,16 @@ mod remote;
 /// The outcome of one verification.
 pub type Verdict<'s> = Result<Verified<'s>, Rejection>;
 
+/// How long a run-time jti revocation is kept past its token's `exp` plus
+/// the config's largest leeway. Without it, a reload that raised the
+/// leeway made a pruned token valid again, unrevoked; a clock corrected
+/// back did the same. A day of entries costs little memory.
+pub const PRUNE_GRACE_S: f64 = 86_400.0;
+
+/// The start of the year 10000: a `now` beyond it is no clock reading
+/// (milliseconds or microseconds for seconds), and prunes nothing.
+const LAST_PLAUSIBLE_NOW: f64 = 253_402_300_800.0;
+
 /// A credential verifier. Cheap to share (`&Verifier` or `Arc<Verifier>`)
 /// across threads; every method takes `&self`.
 pub struct Verifier {
@@ -320,14 +330,25 @@ impl Verifier {
     }
 
     /// Revoke at run time; visible to every verification that starts after
-    /// this returns. `now` prunes jti entries whose tokens have expired.
+    /// this returns. `now` prunes jti entries whose tokens have long expired
+    /// (see [`PRUNE_GRACE_S`]). A jti's `until` that is not finite keeps
+    /// the entry until it is unrevoked.
     pub fn revoke(&self, t: Target, now: f64) {
+        let t = match t {
+            // NaN matched no `now`: the revocation did nothing at all.
+            Target::Jti { jti, until } => Target::Jti { jti, until: until.filter(|u| u.is_finite()) },
+            t => t,
+        };
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let view = self.inner.view.load();
         // A token is accepted until its exp plus the leeway: its jti entry
-        // (`until` = exp) is kept that long.
+        // (`until` = exp) is kept that long, and a grace period more. A
+        // `now` no clock reads prunes nothing: one call with milliseconds
+        // for seconds dropped every entry, and the stolen tokens passed.
         let leeway = view.snap.profiles.iter().map(|p| p.policy.leeway_s).fold(0.0, f64::max);
-        let next = view.with_revoked(view.revoked.with(t, now - leeway));
+        let expired_by =
+            if now.is_finite() && now < LAST_PLAUSIBLE_NOW { now - leeway - PRUNE_GRACE_S } else { f64::NEG_INFINITY };
+        let next = view.with_revoked(view.revoked.with(t, expired_by));
         self.inner.store_view(next);
         self.inner.rt.stats.bump(Counter::Revocation);
     }
