@@ -47,8 +47,16 @@ pub struct Users {
     /// proportions: with users of several costs, a name's timing does not
     /// tell whether it exists (one decoy of the first user's cost did).
     decoys: Vec<(usize, PasswordHash)>,
-    pick: RandomState,
     pub max_failures_per_min: Option<u32>,
+}
+
+/// The key of the hash that picks an unknown name's decoy: one per process,
+/// so a name keeps its decoy across reloads. Drawn per table, the pick
+/// changed with each reload while real users' costs did not, and timing a
+/// name across reloads told whether it exists.
+fn pick_key() -> &'static RandomState {
+    static KEY: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    KEY.get_or_init(RandomState::new)
 }
 
 /// What a password check costs: the scheme, its cost or iterations, and
@@ -89,7 +97,7 @@ impl Users {
                 (total, d)
             })
             .collect();
-        Ok(Users { by_name, decoys, pick: RandomState::new(), max_failures_per_min })
+        Ok(Users { by_name, decoys, max_failures_per_min })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,7 +117,7 @@ impl Users {
     /// The decoy an unknown `name` is checked against (see `decoys`).
     fn decoy_for(&self, name: &[u8]) -> Option<&PasswordHash> {
         let total = self.decoys.last()?.0;
-        let i = (self.pick.hash_one(name) % total as u64) as usize;
+        let i = (pick_key().hash_one(name) % total as u64) as usize;
         // the first class whose running total is past i
         self.decoys.get(self.decoys.partition_point(|(upto, _)| *upto <= i)).map(|(_, d)| d)
     }
@@ -274,6 +282,15 @@ mod tests {
         let users = Users::new(list, None).unwrap();
         let classes: Vec<_> = users.decoys.iter().map(|(upto, d)| (*upto, cost_class(d))).collect();
         assert_eq!(classes, vec![(4, cheap), (8, cost_class(&h(3000)))]);
+
+        // The same table built again (a reload): every name keeps its decoy.
+        let again = Users::new(vec![mk("a", 1000), mk("b", 2000), mk("c", 2000), mk("d", 2000)], None).unwrap();
+        let first = Users::new(vec![mk("a", 1000), mk("b", 2000), mk("c", 2000), mk("d", 2000)], None).unwrap();
+        for i in 0..200 {
+            let name = format!("nobody-{i}");
+            let class = |u: &Users| cost_class(u.decoy_for(name.as_bytes()).unwrap());
+            assert_eq!(class(&first), class(&again), "{name}");
+        }
     }
 
     #[test]
