@@ -236,10 +236,18 @@ fn keygen(args: &[String]) -> Result<ExitCode, String> {
         .map(|s| s.split([',', ' ']).filter(|x| !x.is_empty()).map(|x| x.into()).collect())
         .unwrap_or_default();
     entry.insert("scopes".into(), scopes.into());
-    for (opt, name) in [("not-before", "not_before"), ("not-after", "not_after")] {
+    let mut window = [None, None];
+    for (i, (opt, name)) in [("not-before", "not_before"), ("not-after", "not_after")].into_iter().enumerate() {
         if let Some(t) = o.get(opt) {
             let n: i64 = t.parse().map_err(|_| format!("--{opt} {t:?} is not Unix seconds"))?;
             entry.insert(name.into(), n.into());
+            window[i] = Some(n);
+        }
+    }
+    // The entry must be one the config accepts: an empty window is refused.
+    if let [Some(nb), Some(na)] = window {
+        if nb >= na {
+            return Err(format!("--not-before {nb} must be before --not-after {na}"));
         }
     }
     let mut out = std::io::stdout().lock();
@@ -267,6 +275,11 @@ fn hash_password(args: &[String]) -> Result<ExitCode, String> {
     }
     if input.is_empty() {
         return Err("empty password on stdin".into());
+    }
+    // Basic credentials holding one are `malformed` (RFC 7617 §2 forbids
+    // them; SPEC §5): such a password could never be used.
+    if input.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err("the password holds a control character (RFC 7617 forbids them in Basic credentials)".into());
     }
     say(&warden::basic::hash_password(&input, it)?)?;
     Ok(ExitCode::SUCCESS)

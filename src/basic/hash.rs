@@ -12,6 +12,17 @@ pub const MIN_PBKDF2_ITERATIONS: u32 = 1000;
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 /// bcrypt costs below this are refused at load time.
 pub const MIN_BCRYPT_COST: u32 = 4;
+/// The dearest hashes loaded: each check of a password costs this much
+/// (about 2 s for PBKDF2 at 10,000,000 iterations, 4 s for bcrypt at cost
+/// 16, on a server core), and unknown names pay it too (their decoys copy
+/// the users' costs). Past these, one hash line made every Basic request
+/// run for minutes to hours: a config mistake would be a denial of service.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+pub const MAX_BCRYPT_COST: u32 = 16;
+/// PBKDF2 computes one full run of its iterations per 32 bytes of output:
+/// a longer stored hash multiplies the cost. 64 bytes is twice SHA-256's.
+const MAX_PBKDF2_HASH: usize = 64;
+const MAX_PBKDF2_SALT: usize = 64;
 
 /// A parsed password hash.
 #[derive(Clone, Debug)]
@@ -98,10 +109,18 @@ fn parse_pbkdf2(rest: &str) -> Result<PasswordHash, String> {
     if iterations < MIN_PBKDF2_ITERATIONS {
         return Err(format!("PBKDF2 with {iterations} iterations is too weak (at least {MIN_PBKDF2_ITERATIONS})"));
     }
+    if iterations > MAX_PBKDF2_ITERATIONS {
+        return Err(format!(
+            "PBKDF2 with {iterations} iterations is too slow to check per request (at most {MAX_PBKDF2_ITERATIONS})"
+        ));
+    }
     let salt = b64::decode_vec(&b64::STD_NOPAD, salt).ok_or_else(bad)?;
     let hash = b64::decode_vec(&b64::STD_NOPAD, hash).ok_or_else(bad)?;
-    if salt.len() < 8 || hash.len() < 16 {
-        return Err("PBKDF2 salt must be at least 8 bytes and the hash at least 16".into());
+    if !(8..=MAX_PBKDF2_SALT).contains(&salt.len()) || !(16..=MAX_PBKDF2_HASH).contains(&hash.len()) {
+        return Err(format!(
+            "PBKDF2 salt must be 8 to {MAX_PBKDF2_SALT} bytes and the hash 16 to {MAX_PBKDF2_HASH} (each 32 bytes \
+             of hash costs all the iterations again)"
+        ));
     }
     Ok(PasswordHash::Pbkdf2 {
         iterations: NonZeroU32::new(iterations).ok_or_else(bad)?,
@@ -118,8 +137,11 @@ fn parse_bcrypt(s: &str) -> Result<PasswordHash, String> {
         return Err(bad());
     }
     let cost: u32 = s[4..6].parse().map_err(|_| bad())?;
-    if !(MIN_BCRYPT_COST..=31).contains(&cost) {
-        return Err(format!("bcrypt cost {cost} is out of range ({MIN_BCRYPT_COST}..=31)"));
+    if !(MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&cost) {
+        return Err(format!(
+            "bcrypt cost {cost} is out of range ({MIN_BCRYPT_COST}..={MAX_BCRYPT_COST}: past that a check takes \
+             seconds to hours)"
+        ));
     }
     let salt = b64::decode_vec(&b64::BCRYPT, &s[7..29]).ok_or_else(bad)?;
     let hash = b64::decode_vec(&b64::BCRYPT, &s[29..]).ok_or_else(bad)?;
@@ -130,10 +152,17 @@ fn parse_bcrypt(s: &str) -> Result<PasswordHash, String> {
     })
 }
 
-/// A new PHC PBKDF2-SHA256 hash of `password` (random 16-byte salt).
+/// A new PHC PBKDF2-SHA256 hash of `password` (random 16-byte salt), with
+/// an iteration count the loader accepts (else an error, not a hash that
+/// would be refused or silently stronger than asked).
 pub fn hash_password(password: &[u8], iterations: u32) -> Result<String, String> {
     use ring::rand::SecureRandom;
-    let it = NonZeroU32::new(iterations.max(MIN_PBKDF2_ITERATIONS)).expect("non-zero");
+    if !(MIN_PBKDF2_ITERATIONS..=MAX_PBKDF2_ITERATIONS).contains(&iterations) {
+        return Err(format!(
+            "{iterations} iterations is out of range ({MIN_PBKDF2_ITERATIONS}..={MAX_PBKDF2_ITERATIONS})"
+        ));
+    }
+    let it = NonZeroU32::new(iterations).expect("at least MIN_PBKDF2_ITERATIONS");
     let mut salt = [0u8; 16];
     ring::rand::SystemRandom::new().fill(&mut salt).map_err(|_| "the system random generator failed")?;
     let mut out = [0u8; 32];
@@ -189,9 +218,35 @@ mod tests {
             ("$2y$03$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "cost"),
             ("$2y$10$short", "malformed"),
             ("$2b$10$aaaaaaaaaaaaaaaaaaaaa\u{e9}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "malformed"),
+            // Too dear to check per request (an audit's: each hung a
+            // Basic request, an unknown name's too, for hours).
+            (
+                "$pbkdf2-sha256$i=4294967295$FXNssQdTjjj55jc74Zcghg$5qwsQgVR8rIwg79cFXdaMWDjAkPtutuLXVvposWyfx4",
+                "too slow",
+            ),
+            ("$pbkdf2-sha256$i=10000001$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "too slow"),
+            ("$2y$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "out of range"),
+            ("$2y$17$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234", "out of range"),
         ] {
             let e = PasswordHash::parse(h).unwrap_err();
             assert!(e.contains(what), "{h}: {e}");
         }
+        // A stored hash longer than 64 bytes (each 32 bytes costs all the
+        // iterations again), or a huge salt.
+        let b = |n: usize| b64::encode(&b64::STD_NOPAD, &vec![7u8; n]);
+        let e = PasswordHash::parse(&format!("$pbkdf2-sha256$i=1000${}${}", b(16), b(65))).unwrap_err();
+        assert!(e.contains("16 to 64"), "{e}");
+        let e = PasswordHash::parse(&format!("$pbkdf2-sha256$i=1000${}${}", b(65), b(32))).unwrap_err();
+        assert!(e.contains("8 to 64"), "{e}");
+        // The bounds themselves load.
+        assert!(PasswordHash::parse(&format!("$pbkdf2-sha256$i=10000000${}${}", b(64), b(64))).is_ok());
+        assert!(PasswordHash::parse("$2y$16$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234").is_ok());
+    }
+
+    #[test]
+    fn hash_password_refuses_counts_the_loader_would() {
+        assert!(hash_password(b"pw", 999).unwrap_err().contains("out of range"));
+        assert!(hash_password(b"pw", MAX_PBKDF2_ITERATIONS + 1).is_err());
+        assert!(hash_password(b"pw", 1).is_err(), "not silently raised to 1,000");
     }
 }
