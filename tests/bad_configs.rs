@@ -239,7 +239,16 @@ fn table() -> Vec<(&'static str, String, String, &'static str)> {
                 json!({"jwt": {"jwks": {"keys": [{"kty": "oct", "alg": "HS256", "kid": "w", "k": b64(SECRET)}]}, "jwks_file": file("dupkid.json", &json!({"keys": [{"kty": "oct", "alg": "HS256", "kid": "w", "k": b64(&[7u8; 32])}]}).to_string())}}),
             ),
             "jwt.jwks_file".into(),
-            "\"w\"",
+            "keys[0]: kid \"w\" is used by another HS256 key, given inline",
+        ),
+        (
+            "member given twice in jwks_file",
+            s(json!({"jwt": {"jwks_file": file("dupmember.json", &format!(
+                r#"{{"keys":[{{"kty":"oct","alg":"HS512","alg":"HS256","kid":"h1","k":"{}"}}]}}"#,
+                b64(SECRET)
+            ))}})),
+            "jwt.jwks_file".into(),
+            "given twice",
         ),
         // Remote key sources refused before anything is fetched.
         (

@@ -305,6 +305,13 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
         let v: Value = serde_json::from_slice(&text).map_err(|e| {
             (at.clone(), format!("{}: line {} column {}: not valid JSON: {e}", path.display(), e.line(), e.column()))
         })?;
+        // As strict as a set given inline: a member given twice (serde_json
+        // keeps the last) is refused, not read one way here and another by
+        // the next tool.
+        read::check_members(&text).map_err(|(place, e)| {
+            let place = if place.is_empty() { read::too_deep(&v) } else { place };
+            (format!("{at} ({}: {place})", path.display()), e)
+        })?;
         let from_file =
             parse_jwk_set(&v, &path.display().to_string()).map_err(|(place, e)| (format!("{at} ({place})"), e))?;
         keys = keys.union(from_file).map_err(|e| (at, e))?;

@@ -299,6 +299,15 @@ impl KeySet {
     /// The union of two sets, `self`'s keys first (inline `jwks`, then
     /// `jwks_file`).
     pub fn union(mut self, other: KeySet) -> Result<KeySet, String> {
+        // A clash named by the other set's own index (an index into the
+        // union pointed at no key of either).
+        for (j, k) in other.keys.iter().enumerate() {
+            if let Some(kid) = &k.kid {
+                if self.by_kid[k.alg.index()].get(&self.keys, kid.as_bytes()).is_some() {
+                    return Err(format!("keys[{j}]: kid {kid:?} is used by another {} key, given inline", k.alg));
+                }
+            }
+        }
         self.keys.extend(other.keys);
         KeySet::new(self.keys)
     }
