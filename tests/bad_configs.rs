@@ -111,6 +111,13 @@ fn table() -> Vec<(&'static str, String, String, &'static str)> {
         // An empty list once switched the check off: every issuer / audience passed.
         ("issuer an empty list", s(jwt(json!({"issuer": []}))), "jwt.issuer".into(), "empty list"),
         ("audience an empty list", s(jwt(json!({"audience": []}))), "jwt.audience".into(), "empty list"),
+        // An empty name matched no ordinary token (found by an audit).
+        ("issuer the empty string", s(jwt(json!({"issuer": ""}))), "jwt.issuer[0]".into(), "empty string"),
+        ("an empty issuer in a list", s(jwt(json!({"issuer": ["a", ""]}))), "jwt.issuer[1]".into(), "empty string"),
+        ("an empty audience", s(jwt(json!({"audience": [""]}))), "jwt.audience[0]".into(), "empty string"),
+        ("an empty required claim", s(jwt(json!({"require": ["exp", ""]}))), "jwt.require[1]".into(), "empty string"),
+        ("typ empty", s(jwt(json!({"typ": ""}))), "jwt.typ".into(), "empty media type"),
+        ("typ application/ alone", s(jwt(json!({"typ": "application/"}))), "jwt.typ".into(), "empty media type"),
         ("require with a number", s(jwt(json!({"require": ["exp", 1]}))), "jwt.require[1]".into(), "string"),
         ("typ as a list", s(jwt(json!({"typ": ["at+jwt"]}))), "jwt.typ".into(), "string"),
         ("max_token_bytes 0", s(jwt(json!({"max_token_bytes": 0}))), "jwt.max_token_bytes".into(), "at least 1"),

@@ -316,6 +316,12 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
             parse_jwk_set(&v, &path.display().to_string()).map_err(|(place, e)| (format!("{at} ({place})"), e))?;
         keys = keys.union(from_file).map_err(|e| (at, e))?;
     }
+    // An empty name is a typo or a template left unfilled, never a policy:
+    // every ordinary token would fail it (bad_issuer, missing_claim...).
+    let no_empty_string = |name: &str, v: Vec<String>| match v.iter().position(|x| x.is_empty()) {
+        Some(i) => Err((format!("{}[{i}]", j.path(name)), "an empty string names nothing".to_string())),
+        None => Ok(v),
+    };
     // An empty list is refused, not read as "no check" (the policy treats
     // no issuers as unset): `[]` would have let every issuer (audience) in,
     // and a typo must never silently weaken a policy (SPEC §1).
@@ -323,7 +329,7 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
         Some(v) if v.is_empty() => {
             Err((j.path(name), format!("an empty list matches no token; leave `{name}` out to accept any {name}")))
         }
-        v => Ok(v.unwrap_or_default()),
+        v => no_empty_string(name, v.unwrap_or_default()),
     };
     let mut p = Policy {
         issuers: one_or_more("issuer")?,
@@ -334,7 +340,10 @@ fn build_jwt(j: &Obj<'_>, dir: &Path, in_list: bool) -> Res<Profile> {
         ..Policy::default()
     };
     if let Some(r) = j.strings_or_string("require")? {
-        p.require = r;
+        p.require = no_empty_string("require", r)?;
+    }
+    if p.typ.as_deref() == Some("") {
+        return Err((j.path("typ"), "an empty media type names nothing".into()));
     }
     if in_list && p.issuers.is_empty() {
         return Err((j.path("issuer"), "each profile in a list needs its issuer (tokens are routed by iss)".into()));
