@@ -475,3 +475,50 @@ fn fetched_keys_without_alg_are_pinned_by_fetched_key_alg() {
     assert_eq!(code(&v, &t_rsa), Code::UnsupportedAlg);
     assert_eq!(code(&v, &t_pinned), Code::Ok);
 }
+
+#[test]
+fn a_reload_applies_its_refresh_bounds_and_trust_at_once() {
+    // Found by an audit: a source's schedule and fetched set were kept by
+    // its URL alone, so a reload's lower max_s waited for the old
+    // schedule (an hour, under the provider's max-age), and a reload that
+    // changed ca_file kept serving keys fetched under the old trust.
+    let srv = Server::start();
+    let other = Server::start();
+    let k1 = TestKey::es256("k1");
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(3600));
+    let s = Setup::new(&srv);
+    std::fs::write(s.dir.join("other.pem"), &other.ca_pem).unwrap();
+    let v = s
+        .verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 3600}}));
+    let t = k1.sign(&claims(None));
+    assert_eq!(code(&v, &t), Code::Ok);
+    assert_eq!(srv.hits("/jwks"), 1);
+    let reload = |jwt: serde_json::Value| {
+        let mut jwt = jwt;
+        // ca_file relative to the config's own directory.
+        if let Some(f) = jwt.get("ca_file").and_then(|f| f.as_str()) {
+            jwt["ca_file"] = json!(s.dir.join(f));
+        }
+        v.reload_from_json(json!({ "jwt": jwt }).to_string().as_bytes()).unwrap();
+    };
+    reload(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 0.3}}));
+    assert!(eventually(4.0, || srv.hits("/jwks") >= 3), "max_s 0.3 applies: {} fetches", srv.hits("/jwks"));
+
+    // Trust another CA only: the keys fetched under the old one go.
+    reload(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "other.pem", "refresh": {"min_s": 0.1, "max_s": 3600}}));
+    assert_eq!(code(&v, &t), Code::UnsupportedAlg, "no key fetched under this trust");
+
+    // Two profiles, one URL, different trust: each has its own set.
+    let path = s.dir.join("two.json");
+    std::fs::write(
+        &path,
+        json!({"jwt": [
+            {"issuer": "https://a", "jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem"},
+            {"issuer": "https://b", "jwks_uri": srv.url("/jwks"), "ca_file": "other.pem"}]})
+        .to_string(),
+    )
+    .unwrap();
+    let v = Verifier::new(Snapshot::from_file(&path).unwrap());
+    assert_eq!(code(&v, &k1.sign(&claims(Some("https://a")))), Code::Ok);
+    assert_eq!(code(&v, &k1.sign(&claims(Some("https://b")))), Code::UnsupportedAlg);
+}

@@ -93,6 +93,16 @@ impl RemoteSpec {
         if let Some(alg) = self.fetched_key_alg {
             id.push_str(&format!(" (keys without alg: {alg})"));
         }
+        // How the set is fetched is part of what it is: keys fetched
+        // trusting one CA must not serve a profile (or a reload) that
+        // trusts another.
+        if let Some(pem) = &self.ca_pem {
+            let d = ring::digest::digest(&ring::digest::SHA256, pem);
+            id.push_str(&format!(" (ca_file sha256:{})", crate::apikey::hex(&d.as_ref()[..8])));
+        }
+        if self.allow_insecure_loopback {
+            id.push_str(" (insecure loopback allowed)");
+        }
         id
     }
 

@@ -174,6 +174,13 @@ impl Inner {
                 *r.schedule.entry(id.clone()).or_insert(Schedule { next_at: now, last_attempt: None, failures: 0 })
             };
             let cooled_at = st.last_attempt.map_or(now, |t| t + min);
+            // A reload may have lowered `max_s` since this was scheduled
+            // (under a provider's max-age of an hour, say): never wait past
+            // what the config now in force allows.
+            let st = Schedule {
+                next_at: st.last_attempt.map_or(st.next_at, |t| st.next_at.min(t + secs(spec.refresh.max_s))),
+                ..st
+            };
             let wanted = spec.wanted.load(std::sync::atomic::Ordering::Acquire);
             let due = now >= st.next_at || (wanted && now >= cooled_at);
             let st = if due && now >= cooled_at {
