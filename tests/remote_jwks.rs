@@ -522,3 +522,34 @@ fn a_reload_applies_its_refresh_bounds_and_trust_at_once() {
     assert_eq!(code(&v, &k1.sign(&claims(Some("https://a")))), Code::Ok);
     assert_eq!(code(&v, &k1.sign(&claims(Some("https://b")))), Code::UnsupportedAlg);
 }
+
+#[test]
+fn a_configured_key_shadows_a_fetched_one_of_its_kid_and_alg_only() {
+    // Found by an audit: a reload adding an inline key under a kid the
+    // provider also uses succeeded, but dropped every fetched key, and
+    // every later refresh failed while saying the last good set served.
+    let srv = Server::start();
+    let (k1, k2) = (TestKey::es256("k1"), TestKey::es256("k2"));
+    srv.set("/jwks", Reply::json(jwks(&[&k1, &k2]).to_string()).max_age(1));
+    let s = Setup::new(&srv);
+    let v =
+        s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 60}}));
+    let (t1, t2) = (k1.sign(&claims(None)), k2.sign(&claims(None)));
+    assert_eq!((code(&v, &t1), code(&v, &t2)), (Code::Ok, Code::Ok));
+
+    let mine = TestKey::es256("k1");
+    let config = json!({"jwt": {"jwks_uri": srv.url("/jwks"), "ca_file": s.dir.join("ca.pem"),
+        "jwks": jwks(&[&mine]), "refresh": {"min_s": 0.1, "max_s": 60}}});
+    v.reload_from_json(config.to_string().as_bytes()).unwrap();
+    assert_eq!(code(&v, &t2), Code::Ok, "the other fetched keys still serve");
+    assert_eq!(code(&v, &mine.sign(&claims(None))), Code::Ok, "the configured k1 serves");
+    assert_eq!(code(&v, &t1), Code::BadSignature, "the provider's k1 is shadowed");
+    assert!(s.logged("a configured key has the same kid and alg: kid \"k1\" (ES256)"), "{:?}", s.logs.lock().unwrap());
+
+    // Refreshes go on succeeding (max-age 1), and keep the same answer.
+    let fetches = v.stats().counter(Counter::JwksFetch);
+    assert!(eventually(5.0, || v.stats().counter(Counter::JwksFetch) > fetches + 1));
+    assert_eq!(v.stats().counter(Counter::JwksFetchFailure), 0);
+    assert_eq!(code(&v, &t2), Code::Ok);
+    assert_eq!(code(&v, &t1), Code::BadSignature);
+}

@@ -194,7 +194,16 @@ impl Snapshot {
         let mut s = self.clone();
         let p = s.profiles.get_mut(i).ok_or("no such JWT profile")?;
         p.keys = Arc::new(match remote {
-            Some(r) => KeySet::merged(&keys, r)?,
+            Some(r) => match KeySet::merged(&keys, r) {
+                // A host's push is told, not quietly shadowing fetched keys.
+                (_, shadowed) if !shadowed.is_empty() => {
+                    return Err(format!(
+                        "also in the fetched key set, with other key material: {}",
+                        shadowed.join(", ")
+                    ))
+                }
+                (set, _) => set,
+            },
             None => keys.clone(),
         });
         p.static_keys = Arc::new(keys);
@@ -202,15 +211,19 @@ impl Snapshot {
     }
 
     /// The snapshot with the fetched set of remote source `id` merged into
-    /// every profile that uses it.
-    pub fn with_remote_keys(&self, id: &str, remote: &KeySet) -> Result<Snapshot, String> {
+    /// every profile that uses it, and the fetched keys a configured key
+    /// shadows (see [`KeySet::merged`]).
+    pub fn with_remote_keys(&self, id: &str, remote: &KeySet) -> (Snapshot, Vec<String>) {
         let mut s = self.clone();
+        let mut all = Vec::new();
         for p in &mut s.profiles {
             if p.remote.as_ref().is_some_and(|r| r.id() == id) {
-                p.keys = Arc::new(KeySet::merged(&p.static_keys, remote)?);
+                let (keys, shadowed) = KeySet::merged(&p.static_keys, remote);
+                p.keys = Arc::new(keys);
+                all.extend(shadowed.into_iter().filter(|x| !all.contains(x)).collect::<Vec<_>>());
             }
         }
-        Ok(s)
+        (s, all)
     }
 
     /// The remote sources of this snapshot's profiles.

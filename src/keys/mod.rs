@@ -314,12 +314,24 @@ impl KeySet {
 
     /// `a`'s keys, then those of `b` that `a` does not already hold (same
     /// fingerprint): configured keys plus a fetched set, where the provider
-    /// may well publish a key the config also pins.
-    pub fn merged(a: &KeySet, b: &KeySet) -> Result<KeySet, String> {
+    /// may well publish a key the config also pins. A key of `b` whose kid
+    /// an `a` key of its alg already has is left out too (`a`'s serves),
+    /// and named in the second value: refusing the merge dropped every
+    /// fetched key, and then every refresh, until the config changed.
+    pub fn merged(a: &KeySet, b: &KeySet) -> (KeySet, Vec<String>) {
         let held: std::collections::HashSet<&[u8; 32]> = a.keys.iter().map(|k| &k.fingerprint).collect();
         let mut keys = a.keys.clone();
-        keys.extend(b.keys.iter().filter(|k| !held.contains(&k.fingerprint)).cloned());
-        KeySet::new(keys)
+        let mut shadowed = Vec::new();
+        for k in b.keys.iter().filter(|k| !held.contains(&k.fingerprint)) {
+            match &k.kid {
+                Some(kid) if a.by_kid[k.alg.index()].get(&a.keys, kid.as_bytes()).is_some() => {
+                    shadowed.push(format!("kid {kid:?} ({})", k.alg));
+                }
+                _ => keys.push(k.clone()),
+            }
+        }
+        let set = KeySet::new(keys).expect("no kid twice for an alg: a and b have none, and clashes were left out");
+        (set, shadowed)
     }
 
     /// Select the keys a token with this alg and kid (decoded) may be
@@ -541,11 +553,20 @@ mod tests {
     fn merging_skips_keys_the_first_set_holds_by_fingerprint() {
         let a = KeySet::new((0..50).map(|i| key("HS256", Some(&format!("a{i}")), i)).collect()).unwrap();
         let b = KeySet::new((40..90).map(|i| key("HS256", Some(&format!("a{i}")), i)).collect()).unwrap();
-        let m = KeySet::merged(&a, &b).unwrap();
+        let (m, shadowed) = KeySet::merged(&a, &b);
+        assert!(shadowed.is_empty());
         assert_eq!(m.keys.len(), 90);
         for i in 0..90u32 {
             assert_eq!(only(m.select(Alg::HS256, Some(format!("a{i}").as_bytes()))), Some(i));
         }
+        // Another key under a kid `a` uses for that alg: `a`'s serves, the
+        // clash is named; under another alg it is no clash.
+        let b = KeySet::new(vec![key("HS256", Some("a3"), 200), key("HS512", Some("a3"), 201)]).unwrap();
+        let (m, shadowed) = KeySet::merged(&a, &b);
+        assert_eq!(shadowed, vec!["kid \"a3\" (HS256)".to_string()]);
+        assert_eq!(m.keys.len(), 51);
+        assert_eq!(only(m.select(Alg::HS256, Some(b"a3"))), Some(3));
+        assert_eq!(only(m.select(Alg::HS512, Some(b"a3"))), Some(50));
     }
 
     #[test]

@@ -101,30 +101,41 @@ impl Inner {
         let ids: Vec<String> = s.remotes().map(|r| r.id()).collect();
         for id in ids {
             if let Some(set) = self.remote_set(&id) {
-                match s.with_remote_keys(&id, &set) {
-                    Ok(next) => s = next,
-                    Err(e) => self.log(LogLevel::Error, &format!("{id}: fetched keys conflict with the config: {e}")),
-                }
+                let (next, shadowed) = s.with_remote_keys(&id, &set);
+                self.warn_shadowed(&id, &shadowed);
+                s = next;
             }
         }
         s
     }
 
+    /// Say which fetched keys a configured key of the same kid and alg
+    /// shadows: their tokens verify with the configured key (or not at all).
+    fn warn_shadowed(&self, id: &str, shadowed: &[String]) {
+        if !shadowed.is_empty() {
+            let keys = shadowed.join(", ");
+            self.log(
+                LogLevel::Warn,
+                &format!("{id}: fetched keys left out, a configured key has the same kid and alg: {keys}"),
+            );
+        }
+    }
+
     /// Fetch `spec` now and install the result. Returns the next delay.
     fn fetch_and_install(&self, spec: &RemoteSpec, id: &str) -> Result<f64, String> {
         let fetched = jwks::fetch_now(spec);
-        let result = fetched.and_then(|f| {
+        let result = fetched.map(|f| {
             let set = Arc::new(f.keys);
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            let next = self.snapshot().with_remote_keys(id, &set).map_err(|e| format!("{id}: {e}"))?;
+            let (next, shadowed) = self.snapshot().with_remote_keys(id, &set);
             self.publish(next);
             let n = set.len();
             self.remote.lock().unwrap_or_else(|e| e.into_inner()).sets.insert(id.to_string(), set);
             self.rt.stats.bump(Counter::KeySetSwap);
-            Ok((n, f.max_age, f.skipped))
+            (n, f.max_age, f.skipped, shadowed)
         });
         match result {
-            Ok((n, max_age, skipped)) => {
+            Ok((n, max_age, skipped, shadowed)) => {
                 self.rt.stats.bump(Counter::JwksFetch);
                 let delay = jwks::next_after_success(&spec.refresh, max_age);
                 // Signing keys skipped are worth a warning (their tokens
@@ -147,6 +158,7 @@ impl Inner {
                 if skipped.len() > quiet {
                     self.log(LogLevel::Warn, &format!("{id}: skipped keys warden cannot use: {}", list(true)));
                 }
+                self.warn_shadowed(id, &shadowed);
                 Ok(delay)
             }
             Err(e) => {
