@@ -174,7 +174,12 @@ impl Snapshot {
             e.file = file;
             e
         })?;
-        s.source = Some(path.to_path_buf());
+        // Absolute, so that `reload()` reads the same file after the
+        // process changes directory (a daemon's chdir to /).
+        s.source = Some(match std::env::current_dir() {
+            Ok(cwd) if path.is_relative() => cwd.join(path),
+            _ => path.to_path_buf(),
+        });
         Ok(s)
     }
 
