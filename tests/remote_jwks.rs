@@ -553,3 +553,23 @@ fn a_configured_key_shadows_a_fetched_one_of_its_kid_and_alg_only() {
     assert_eq!(code(&v, &t2), Code::Ok);
     assert_eq!(code(&v, &t1), Code::BadSignature);
 }
+
+#[test]
+fn a_set_of_many_unusable_keys_logs_a_bounded_line() {
+    // Found by an audit: 1 MiB of empty objects made a 21 MB warning on
+    // every refresh, through the host's logger.
+    let srv = Server::start();
+    let k1 = TestKey::es256("k1");
+    let mut set = jwks(&[&k1]);
+    for i in 0..5000 {
+        set["keys"].as_array_mut().unwrap().push(json!({"kid": format!("junk-{i}")}));
+    }
+    srv.set("/jwks", Reply::json(set.to_string()));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem"}));
+    assert_eq!(code(&v, &k1.sign(&claims(None))), Code::Ok);
+    let logs = s.logs.lock().unwrap();
+    let line = logs.iter().find(|(_, m)| m.contains("skipped keys")).expect("a warning");
+    assert!(line.1.contains("junk-9\"") && !line.1.contains("junk-10\""), "the first ten: {}", &line.1[..300]);
+    assert!(line.1.ends_with("; and 4990 more") && line.1.len() < 2000, "{} bytes", line.1.len());
+}

@@ -140,13 +140,15 @@ impl Inner {
                 let delay = jwks::next_after_success(&spec.refresh, max_age);
                 // Signing keys skipped are worth a warning (their tokens
                 // will not verify); keys not for signatures only a mention.
+                // The first few, then how many more: a set of 350,000
+                // empty objects made a 21 MB log line on every refresh.
                 let list = |warn: bool| {
-                    let s: Vec<String> = skipped
-                        .iter()
-                        .filter(|k| k.not_for_signing != warn)
-                        .map(|k| format!("{}: {}", k.at, k.reason))
-                        .collect();
-                    s.join("; ")
+                    let of_kind = || skipped.iter().filter(|k| k.not_for_signing != warn);
+                    let s: Vec<String> =
+                        of_kind().take(MAX_LISTED).map(|k| format!("{}: {}", k.at, k.reason)).collect();
+                    let more = of_kind().count().saturating_sub(MAX_LISTED);
+                    let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
+                    s.join("; ") + &tail
                 };
                 let quiet = skipped.iter().filter(|k| k.not_for_signing).count();
                 let also = if quiet > 0 {
@@ -226,6 +228,9 @@ impl Inner {
         sleep
     }
 }
+
+/// Skipped keys named one by one in a log line; past this, a count.
+const MAX_LISTED: usize = 10;
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
