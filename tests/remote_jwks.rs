@@ -234,6 +234,13 @@ fn two_issuers_with_colliding_kids() {
 
 #[test]
 fn remote_config_errors_name_the_place() {
+    let garbled = std::env::temp_dir().join(format!("warden-garbled-{}.pem", std::process::id()));
+    let real = Server::start().ca_pem.clone();
+    std::fs::write(
+        &garbled,
+        format!("{real}-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
     let bad = [
         (json!({"jwks_uri": "http://127.0.0.1:9/jwks"}), "jwt.jwks_uri"),
         (json!({"jwks_uri": "http://example.com/jwks", "allow_insecure_loopback": true}), "jwt.jwks_uri"),
@@ -256,6 +263,9 @@ fn remote_config_errors_name_the_place() {
             json!({"jwks_uri": "https://x/jwks", "ca_file": concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")}),
             "jwt.ca_file",
         ),
+        // A CERTIFICATE block that is no certificate (found by an audit:
+        // it loaded, and every fetch then failed).
+        (json!({"jwks_uri": "https://x/jwks", "ca_file": garbled.to_str().unwrap()}), "jwt.ca_file"),
         (json!({"refresh": {"min_s": 1}}), "jwt.refresh"),
         (json!({"fetched_key_alg": "RS256"}), "jwt.fetched_key_alg"),
         (json!({"jwks_uri": "https://x/jwks", "fetched_key_alg": "HS256"}), "jwt.fetched_key_alg"),
@@ -279,6 +289,13 @@ fn remote_config_errors_name_the_place() {
             .unwrap_or_else(|| panic!("{jwt} loaded"));
         assert_eq!(e.at, at, "{jwt}: {e}");
     }
+    let e = Verifier::from_json(
+        json!({"jwt": {"jwks_uri": "https://x/jwks", "ca_file": garbled.to_str().unwrap()}}).to_string().as_bytes(),
+    )
+    .err()
+    .unwrap();
+    assert!(e.message.contains("certificate 2 is not one a TLS client can trust"), "{e}");
+    std::fs::remove_file(&garbled).unwrap();
     // Plain http to loopback is allowed only with the explicit opt-in.
     let ok = json!({"jwt": {"jwks_uri": "http://127.0.0.1:9/jwks", "allow_insecure_loopback": true,
                             "refresh": {"timeout_s": 0.2}}});

@@ -5,11 +5,21 @@ use super::{check_url, max_age, Fetched, RemoteSpec, Source, MAX_DOCUMENT_BYTES}
 use crate::keys::parse_fetched_jwk_set;
 use std::time::Duration;
 
-/// The certificates of a `ca_file` (at least one).
+/// The certificates of a `ca_file` (at least one), each one rustls can
+/// take as a trust anchor: a block that is not a certificate (garbled
+/// base64, a truncated paste) is refused here, at load, rather than making
+/// every fetch fail later.
 pub fn ca_roots(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
     let mut roots = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| format!("ca_file: {e}"))? {
+            let der = rustls_pki_types::CertificateDer::from(c.der());
+            if let Err(e) = webpki::anchor_from_trusted_cert(&der) {
+                return Err(format!(
+                    "ca_file: certificate {} is not one a TLS client can trust: {e:?}",
+                    roots.len() + 1
+                ));
+            }
             roots.push(c);
         }
     }
