@@ -507,7 +507,10 @@ void warden_verifier_free(struct warden_verifier *v);
 // `warden_verifier_reload_from_file`), and switch to it atomically. A config
 // installed by `*_from_json` has no file: then this fails until a
 // `warden_verifier_reload_from_file`. Keys set with
-// `warden_verifier_set_jwks` are replaced by the file's.
+// `warden_verifier_set_jwks` are replaced by the file's. A remote key set
+// (`jwks_uri`, `discovery`) the config in force does not already fetch is
+// fetched first; when that fails, the reload is refused (a config whose
+// keys cannot be had would reject every token).
 //
 // Returns `WARDEN_CODE_OK`; `WARDEN_CODE_CONFIG` when the new config is
 // refused or there is no file - the config in force keeps serving

@@ -510,8 +510,7 @@ fn a_reload_applies_its_refresh_bounds_and_trust_at_once() {
     let t = k1.sign(&claims(None));
     assert_eq!(code(&v, &t), Code::Ok);
     assert_eq!(srv.hits("/jwks"), 1);
-    let reload = |jwt: serde_json::Value| {
-        let mut jwt = jwt;
+    let reload = |mut jwt: serde_json::Value| {
         // ca_file relative to the config's own directory.
         if let Some(f) = jwt.get("ca_file").and_then(|f| f.as_str()) {
             jwt["ca_file"] = json!(s.dir.join(f));
@@ -521,9 +520,13 @@ fn a_reload_applies_its_refresh_bounds_and_trust_at_once() {
     reload(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem", "refresh": {"min_s": 0.1, "max_s": 0.3}}));
     assert!(eventually(4.0, || srv.hits("/jwks") >= 3), "max_s 0.3 applies: {} fetches", srv.hits("/jwks"));
 
-    // Trust another CA only: the keys fetched under the old one go.
-    reload(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "other.pem", "refresh": {"min_s": 0.1, "max_s": 3600}}));
-    assert_eq!(code(&v, &t), Code::UnsupportedAlg, "no key fetched under this trust");
+    // Trust another CA only: the set is fetched again under that trust,
+    // which fails, so the reload is refused (not served the keys fetched
+    // under the old trust).
+    let other_ca = json!({"jwt": {"jwks_uri": srv.url("/jwks"), "ca_file": s.dir.join("other.pem")}});
+    let e = v.reload_from_json(other_ca.to_string().as_bytes()).unwrap_err();
+    assert!(e.message.contains("cannot be fetched") && e.message.contains("certificate"), "{e}");
+    assert_eq!(code(&v, &t), Code::Ok, "the config in force keeps serving");
 
     // Two profiles, one URL, different trust: each has its own set.
     let path = s.dir.join("two.json");
@@ -589,4 +592,37 @@ fn a_set_of_many_unusable_keys_logs_a_bounded_line() {
     let line = logs.iter().find(|(_, m)| m.contains("skipped keys")).expect("a warning");
     assert!(line.1.contains("junk-9\"") && !line.1.contains("junk-10\""), "the first ten: {}", &line.1[..300]);
     assert!(line.1.ends_with("; and 4990 more") && line.1.len() < 2000, "{} bytes", line.1.len());
+}
+
+#[test]
+fn a_reload_to_a_source_that_cannot_be_fetched_is_refused() {
+    // Found by an audit: the reload said Ok, and every token was then
+    // unsupported_alg (no key at all) where the previous config served.
+    let srv = Server::start();
+    let (k1, k2) = (TestKey::es256("k1"), TestKey::es256("k2"));
+    srv.set("/jwks", Reply::json(jwks(&[&k1]).to_string()).max_age(3600));
+    srv.set("/next", Reply::json(jwks(&[&k2]).to_string()).max_age(3600));
+    let s = Setup::new(&srv);
+    let v = s.verifier(json!({"jwks_uri": srv.url("/jwks"), "ca_file": "ca.pem"}));
+    let (t1, t2) = (k1.sign(&claims(None)), k2.sign(&claims(None)));
+    assert_eq!(code(&v, &t1), Code::Ok);
+    let reload = |path: &str| {
+        let c = json!({"jwt": {"jwks_uri": srv.url(path), "ca_file": s.dir.join("ca.pem")}});
+        v.reload_from_json(c.to_string().as_bytes())
+    };
+    let failures = v.stats().counter(Counter::ReloadFailure);
+    let e = reload("/missing").unwrap_err();
+    assert_eq!(e.at, "jwt.jwks_uri", "{e}");
+    assert!(e.message.contains("cannot be fetched") && e.message.contains("404"), "{e}");
+    assert_eq!(code(&v, &t1), Code::Ok, "the config in force keeps serving");
+    assert_eq!(v.stats().counter(Counter::ReloadFailure), failures + 1);
+
+    // A source that can be fetched: its keys serve from the first request
+    // after the reload returns, fetched once.
+    let hits = srv.hits("/next");
+    reload("/next").unwrap();
+    assert_eq!(code(&v, &t2), Code::Ok);
+    assert_eq!(code(&v, &t1), Code::UnknownKey);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(srv.hits("/next"), hits + 1, "one fetch, not one by the reload and one by the refresher");
 }

@@ -216,8 +216,8 @@ impl Verifier {
     fn install(&self, next: Result<Snapshot, ConfigError>) -> Result<(), ConfigError> {
         match next {
             Ok(s) => {
-                // Keep the remote sets already fetched for sources the new
-                // config still names; new sources are fetched right after.
+                // Merge in the remote sets in hand: fetched for sources the
+                // new config still names, or just now for its new ones.
                 let s = self.inner.merge_known_remotes(s);
                 self.inner.publish(s);
                 self.inner.rt.stats.bump(Counter::Reload);
@@ -233,7 +233,6 @@ impl Verifier {
     /// Re-read the config file this verifier was loaded from. On error the
     /// snapshot in force keeps serving, and the error says why.
     pub fn reload(&self) -> Result<(), ConfigError> {
-        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let Some(path) = self.inner.snapshot().source.clone() else {
             self.inner.rt.stats.bump(Counter::ReloadFailure);
             return Err(ConfigError {
@@ -242,29 +241,36 @@ impl Verifier {
                 message: "this verifier was not loaded from a file; use reload_from_file or reload_from_json".into(),
             });
         };
-        let r = self.install(Snapshot::from_file(&path));
-        drop(_w);
-        self.after_reload(r)
+        self.reload_with(Snapshot::from_file(&path))
     }
 
     /// Replace the whole config with the one in `path` (all or nothing).
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<(), ConfigError> {
-        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let r = self.install(Snapshot::from_file(path.as_ref()));
-        drop(_w);
-        self.after_reload(r)
+        self.reload_with(Snapshot::from_file(path.as_ref()))
     }
 
     /// Replace the whole config with `json` (all or nothing).
     pub fn reload_from_json(&self, json: &[u8]) -> Result<(), ConfigError> {
-        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let r = self.install(Snapshot::from_json(json, Path::new(".")));
-        drop(_w);
-        self.after_reload(r)
+        self.reload_with(Snapshot::from_json(json, Path::new(".")))
     }
 
-    fn after_reload(&self, r: Result<(), ConfigError>) -> Result<(), ConfigError> {
+    /// Install a config just read, once the key sets of its new remote
+    /// sources are in hand (all or nothing: a source that cannot be
+    /// fetched keeps the config in force, see `prefetch_new_sources`).
+    fn reload_with(&self, next: Result<Snapshot, ConfigError>) -> Result<(), ConfigError> {
+        let next = next.and_then(|s| {
+            self.prefetch_new_sources(&s).map_err(|(at, message)| ConfigError {
+                file: s.source.as_ref().map(|p| p.display().to_string()),
+                at,
+                message,
+            })?;
+            Ok(s)
+        });
+        let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let r = self.install(next);
+        drop(_w);
         if r.is_ok() {
+            // Starts the refresher if need be (every source has its set).
             self.sync_remotes();
         }
         r

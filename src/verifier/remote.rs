@@ -121,6 +121,29 @@ impl Inner {
         }
     }
 
+    /// Report a set fetched and installed: its size, the next refresh, and
+    /// the keys skipped.
+    fn log_installed(&self, id: &str, n: usize, delay: f64, skipped: &[crate::keys::Skipped]) {
+        // Signing keys skipped are worth a warning (their tokens will not
+        // verify); keys not for signatures only a mention. The first few,
+        // then how many more: a set of 350,000 empty objects made a 21 MB
+        // log line on every refresh.
+        let list = |warn: bool| {
+            let of_kind = || skipped.iter().filter(|k| k.not_for_signing != warn);
+            let s: Vec<String> = of_kind().take(MAX_LISTED).map(|k| format!("{}: {}", k.at, k.reason)).collect();
+            let more = of_kind().count().saturating_sub(MAX_LISTED);
+            let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
+            s.join("; ") + &tail
+        };
+        let quiet = skipped.iter().filter(|k| k.not_for_signing).count();
+        let also =
+            if quiet > 0 { format!(" (ignored {quiet} not for signatures: {})", list(false)) } else { String::new() };
+        self.log(LogLevel::Info, &format!("{id}: installed {n} keys{also}; next refresh in {delay:.0} s"));
+        if skipped.len() > quiet {
+            self.log(LogLevel::Warn, &format!("{id}: skipped keys warden cannot use: {}", list(true)));
+        }
+    }
+
     /// Fetch `spec` now and install the result. Returns the next delay.
     fn fetch_and_install(&self, spec: &RemoteSpec, id: &str) -> Result<f64, String> {
         let fetched = jwks::fetch_now(spec);
@@ -138,28 +161,7 @@ impl Inner {
             Ok((n, max_age, skipped, shadowed)) => {
                 self.rt.stats.bump(Counter::JwksFetch);
                 let delay = jwks::next_after_success(&spec.refresh, max_age);
-                // Signing keys skipped are worth a warning (their tokens
-                // will not verify); keys not for signatures only a mention.
-                // The first few, then how many more: a set of 350,000
-                // empty objects made a 21 MB log line on every refresh.
-                let list = |warn: bool| {
-                    let of_kind = || skipped.iter().filter(|k| k.not_for_signing != warn);
-                    let s: Vec<String> =
-                        of_kind().take(MAX_LISTED).map(|k| format!("{}: {}", k.at, k.reason)).collect();
-                    let more = of_kind().count().saturating_sub(MAX_LISTED);
-                    let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
-                    s.join("; ") + &tail
-                };
-                let quiet = skipped.iter().filter(|k| k.not_for_signing).count();
-                let also = if quiet > 0 {
-                    format!(" (ignored {quiet} not for signatures: {})", list(false))
-                } else {
-                    String::new()
-                };
-                self.log(LogLevel::Info, &format!("{id}: installed {n} keys{also}; next refresh in {delay:.0} s"));
-                if skipped.len() > quiet {
-                    self.log(LogLevel::Warn, &format!("{id}: skipped keys warden cannot use: {}", list(true)));
-                }
+                self.log_installed(id, n, delay, &skipped);
                 self.warn_shadowed(id, &shadowed);
                 Ok(delay)
             }
@@ -237,6 +239,50 @@ fn secs(s: f64) -> Duration {
 }
 
 impl Verifier {
+    /// Before a reload installs `s`: fetch each remote source it names that
+    /// has no set yet, and keep the sets for the install to merge in. A
+    /// source that cannot be fetched refuses the reload, naming the
+    /// profile: installed, it served no key at all (every token
+    /// `unsupported_alg`) where the previous config served, and the reload
+    /// said it had succeeded. Runs without the writer lock (it waits on
+    /// the network, up to each source's `timeout_s`).
+    pub(super) fn prefetch_new_sources(&self, s: &Snapshot) -> Result<(), (String, String)> {
+        let mut seen = HashSet::new();
+        for (i, p) in s.profiles.iter().enumerate() {
+            let Some(spec) = &p.remote else { continue };
+            let id = spec.id();
+            if !seen.insert(id.clone()) || self.inner.remote_set(&id).is_some() {
+                continue;
+            }
+            let now = Instant::now();
+            match jwks::fetch_now(spec) {
+                Ok(f) => {
+                    let (n, skipped) = (f.keys.len(), f.skipped);
+                    let delay = jwks::next_after_success(&spec.refresh, f.max_age);
+                    let mut r = self.inner.remote.lock().unwrap_or_else(|e| e.into_inner());
+                    r.sets.insert(id.clone(), Arc::new(f.keys));
+                    r.schedule.insert(
+                        id.clone(),
+                        Schedule { next_at: now + secs(delay), last_attempt: Some(now), failures: 0 },
+                    );
+                    drop(r);
+                    self.inner.rt.stats.bump(Counter::JwksFetch);
+                    self.inner.log_installed(&id, n, delay, &skipped);
+                }
+                Err(e) => {
+                    self.inner.rt.stats.bump(Counter::JwksFetchFailure);
+                    let profile = if s.profiles.len() == 1 { "jwt".to_string() } else { format!("jwt[{i}]") };
+                    let member = match spec.source {
+                        jwks::Source::JwksUri(_) => "jwks_uri",
+                        jwks::Source::Discovery { .. } => "discovery",
+                    };
+                    return Err((format!("{profile}.{member}"), format!("the key set cannot be fetched: {e}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Fetch every remote source the snapshot names that has no set yet
     /// (synchronously: a new verifier or config serves its provider's keys
     /// from the first request), then make sure the refresher runs.
