@@ -625,4 +625,9 @@ fn a_reload_to_a_source_that_cannot_be_fetched_is_refused() {
     assert_eq!(code(&v, &t1), Code::UnknownKey);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(srv.hits("/next"), hits + 1, "one fetch, not one by the reload and one by the refresher");
+
+    // A source the config in force already names, down since it started,
+    // does not refuse a reload: that config is no better off.
+    let down = s.verifier(json!({"jwks_uri": srv.url("/missing"), "ca_file": "ca.pem"}));
+    down.reload().unwrap();
 }

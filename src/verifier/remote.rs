@@ -240,14 +240,17 @@ fn secs(s: f64) -> Duration {
 
 impl Verifier {
     /// Before a reload installs `s`: fetch each remote source it names that
-    /// has no set yet, and keep the sets for the install to merge in. A
+    /// the config in force does not, and keep the sets for the install to
+    /// merge in. A
     /// source that cannot be fetched refuses the reload, naming the
     /// profile: installed, it served no key at all (every token
     /// `unsupported_alg`) where the previous config served, and the reload
     /// said it had succeeded. Runs without the writer lock (it waits on
     /// the network, up to each source's `timeout_s`).
     pub(super) fn prefetch_new_sources(&self, s: &Snapshot) -> Result<(), (String, String)> {
-        let mut seen = HashSet::new();
+        // A source the config in force names is the refresher's (fetched,
+        // or down since it started): the reload changes nothing for it.
+        let mut seen: HashSet<String> = self.inner.snapshot().remotes().map(|r| r.id()).collect();
         for (i, p) in s.profiles.iter().enumerate() {
             let Some(spec) = &p.remote else { continue };
             let id = spec.id();
@@ -271,6 +274,8 @@ impl Verifier {
                 }
                 Err(e) => {
                     self.inner.rt.stats.bump(Counter::JwksFetchFailure);
+                    self.inner
+                        .log(LogLevel::Warn, &format!("{e}; the reload is refused, the config in force keeps serving"));
                     let profile = if s.profiles.len() == 1 { "jwt".to_string() } else { format!("jwt[{i}]") };
                     let member = match spec.source {
                         jwks::Source::JwksUri(_) => "jwks_uri",

@@ -810,8 +810,8 @@ static void test_logger(void) {
 }
 
 /* A logger that frees its verifier, as the header allows, when it is called
- * on the thread that is reloading that verifier (the reload's first fetch of
- * a new source fails and is logged there). */
+ * on the thread that is reloading that verifier (the reload's fetch of a new
+ * source fails and is logged there). */
 struct freeing_logger {
     warden_verifier *v;
     pthread_t caller;
@@ -843,8 +843,9 @@ static void test_logger_frees_its_verifier_inside_a_reload(void) {
     static const char other[] = "{\"jwt\": {\"jwks_uri\": \"http://127.0.0.1:9/other\", "
                                 "\"allow_insecure_loopback\": true, \"refresh\": {\"timeout_s\": 0.2}}}";
     /* The verifier is freed inside this call; the call must not touch freed
-     * memory (AddressSanitizer watches), and it is not used afterwards. */
-    CHECK_CODE(warden_verifier_reload_from_json(f.v, (const uint8_t *)other, strlen(other)), WARDEN_CODE_OK);
+     * memory (AddressSanitizer watches), and it is not used afterwards. The
+     * reload itself is refused: its new source cannot be fetched. */
+    CHECK_CODE(warden_verifier_reload_from_json(f.v, (const uint8_t *)other, strlen(other)), WARDEN_CODE_CONFIG);
     CHECK(f.freed == 1);
     sleep_ms(200);
     CHECK(__atomic_load_n(&f.calls_after_free, __ATOMIC_SEQ_CST) == 0);
