@@ -259,14 +259,18 @@ impl Verifier {
     /// fetched keeps the config in force, see `prefetch_new_sources`).
     fn reload_with(&self, next: Result<Snapshot, ConfigError>) -> Result<(), ConfigError> {
         let next = next.and_then(|s| {
-            self.prefetch_new_sources(&s).map_err(|(at, message)| ConfigError {
+            let sets = self.prefetch_new_sources(&s).map_err(|(at, message)| ConfigError {
                 file: s.source.as_ref().map(|p| p.display().to_string()),
                 at,
                 message,
             })?;
-            Ok(s)
+            Ok((s, sets))
         });
         let _w = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let next = next.map(|(s, sets)| {
+            self.inner.keep_prefetched(sets);
+            s
+        });
         let r = self.install(next);
         drop(_w);
         if r.is_ok() {

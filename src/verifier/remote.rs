@@ -231,6 +231,26 @@ impl Inner {
     }
 }
 
+/// A key set fetched for a reload, not installed yet.
+pub(super) struct Prefetched {
+    id: String,
+    set: Arc<KeySet>,
+    schedule: Schedule,
+}
+
+impl Inner {
+    /// Keep the sets a reload fetched, as if the refresher had (called
+    /// with the writer lock held, right before the reload's snapshot is
+    /// merged and published).
+    pub(super) fn keep_prefetched(&self, sets: Vec<Prefetched>) {
+        let mut r = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        for p in sets {
+            r.sets.insert(p.id.clone(), p.set);
+            r.schedule.insert(p.id, p.schedule);
+        }
+    }
+}
+
 /// Skipped keys named one by one in a log line; past this, a count.
 const MAX_LISTED: usize = 10;
 
@@ -240,14 +260,14 @@ fn secs(s: f64) -> Duration {
 
 impl Verifier {
     /// Before a reload installs `s`: fetch each remote source it names that
-    /// the config in force does not, and keep the sets for the install to
-    /// merge in. A
-    /// source that cannot be fetched refuses the reload, naming the
-    /// profile: installed, it served no key at all (every token
-    /// `unsupported_alg`) where the previous config served, and the reload
-    /// said it had succeeded. Runs without the writer lock (it waits on
-    /// the network, up to each source's `timeout_s`).
-    pub(super) fn prefetch_new_sources(&self, s: &Snapshot) -> Result<(), (String, String)> {
+    /// the config in force does not, for the install to keep and merge in
+    /// ([`Inner::keep_prefetched`]). A source that cannot be fetched
+    /// refuses the reload, naming the profile: installed, it served no key
+    /// at all (every token `unsupported_alg`) where the previous config
+    /// served, and the reload said it had succeeded. Runs without the
+    /// writer lock (it waits on the network, up to each `timeout_s`).
+    pub(super) fn prefetch_new_sources(&self, s: &Snapshot) -> Result<Vec<Prefetched>, (String, String)> {
+        let mut out = Vec::new();
         // A source the config in force names is the refresher's (fetched,
         // or down since it started): the reload changes nothing for it.
         let mut seen: HashSet<String> = self.inner.snapshot().remotes().map(|r| r.id()).collect();
@@ -262,15 +282,10 @@ impl Verifier {
                 Ok(f) => {
                     let (n, skipped) = (f.keys.len(), f.skipped);
                     let delay = jwks::next_after_success(&spec.refresh, f.max_age);
-                    let mut r = self.inner.remote.lock().unwrap_or_else(|e| e.into_inner());
-                    r.sets.insert(id.clone(), Arc::new(f.keys));
-                    r.schedule.insert(
-                        id.clone(),
-                        Schedule { next_at: now + secs(delay), last_attempt: Some(now), failures: 0 },
-                    );
-                    drop(r);
                     self.inner.rt.stats.bump(Counter::JwksFetch);
                     self.inner.log_installed(&id, n, delay, &skipped);
+                    let schedule = Schedule { next_at: now + secs(delay), last_attempt: Some(now), failures: 0 };
+                    out.push(Prefetched { id, set: Arc::new(f.keys), schedule });
                 }
                 Err(e) => {
                     self.inner.rt.stats.bump(Counter::JwksFetchFailure);
@@ -285,7 +300,7 @@ impl Verifier {
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Fetch every remote source the snapshot names that has no set yet
