@@ -412,7 +412,9 @@ uint32_t warden_result_claim(const struct warden_result *r,
 // `"realm_access.roles"` is member `roles` of the object claim
 // `realm_access`. Each step is a member name (array indexes are not
 // supported); a member whose name contains a dot is reachable only with
-// `warden_result_claim`. A path without dots is a top-level claim.
+// `warden_result_claim`. A path without dots is a top-level claim. A name
+// given twice in a nested object (the top level refuses that) is the last
+// one, as most JSON parsers read it.
 //
 // Returns `WARDEN_CODE_OK`; `WARDEN_CODE_NOT_FOUND` when a step is missing
 // or is not an object, or the result holds no accepted JWT;

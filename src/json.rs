@@ -309,11 +309,15 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Find the top-level member `name` of an already validated object.
+/// Find the top-level member `name` of an already validated object. A
+/// name given twice (a token's top level refuses that; a nested object
+/// may have it) is the last one, as JavaScript, Python's `json`, Go's
+/// `encoding/json` and serde_json read it: the C API, nginx and the
+/// bindings then see the same claim value as the service behind them.
 pub fn object_get<'a>(raw: &'a [u8], name: &[u8]) -> Option<Value<'a>> {
     let mut found = None;
     let _ = for_each_member(raw, |k, v| {
-        if found.is_none() && k.eq_bytes(name) {
+        if k.eq_bytes(name) {
             found = Some(v);
         }
         Ok(())
@@ -1151,5 +1155,8 @@ mod tests {
         let v = object_get(br#"{"x":{"y":1},"z":"q"}"#, b"z").unwrap();
         assert!(matches!(v, Value::Str(s) if s.raw == b"q"));
         assert!(object_get(br#"{"x":1}"#, b"nope").is_none());
+        // A name given twice: the last, as other JSON parsers read it.
+        let v = object_get(br#"{"r":["user"],"q":1,"r":["admin"]}"#, b"r").unwrap();
+        assert!(matches!(v, Value::Array(b"[\"admin\"]")));
     }
 }

@@ -594,3 +594,19 @@ fn ed25519_identity_key_cannot_sign_for_everyone() {
     let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "x": b64(&identity)}]});
     assert!(v.set_jwks(jwks.to_string().as_bytes()).is_err());
 }
+
+#[test]
+fn a_nested_name_given_twice_reads_as_other_parsers_read_it() {
+    // SPEC §5 refuses a top-level name given twice; a nested object may
+    // hold one. Its value is the last, as JavaScript, Python's json, Go's
+    // encoding/json and serde_json read it. (The C API took the first: a
+    // service behind nginx saw other roles than the claim nginx checked, and
+    // the bindings others than C; found by an audit.)
+    let payload = r#"{"sub":"u","aud":"api","exp":1700003600,"realm_access":{"roles":["user"],"roles":["admin"]}}"#;
+    let t = hs(r#"{"alg":"HS256","kid":"hs"}"#, payload);
+    let mut s = Scratch::new();
+    let v = world().v.verify_jwt(t.as_bytes(), NOW, &mut s).unwrap();
+    assert_eq!(v.claim_path("realm_access.roles").unwrap().raw_json(), r#"["admin"]"#);
+    let parsed: serde_json::Value = serde_json::from_str(payload).unwrap();
+    assert_eq!(parsed["realm_access"]["roles"], json!(["admin"]), "serde_json agrees");
+}
