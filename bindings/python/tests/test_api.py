@@ -86,6 +86,29 @@ def test_result_is_immutable_snapshot(verifier):
     assert p.subject == "first" and p.claim("roles") == ["x"]
 
 
+def test_results_are_equal_by_what_they_show(verifier):
+    # The lazily read scopes once made two results of one token unequal
+    # after one was read, and JWT results unhashable (an audit's finding).
+    t = token(sub="same")
+    r1, r2 = verifier.verify_jwt(t, NOW), verifier.verify_jwt(t, NOW)
+    assert r1 == r2 and hash(r1) == hash(r2)
+    assert r1.scopes == ("orders:read",)
+    assert r1 == r2 and hash(r1) == hash(r2) and len({r1, r2}) == 1
+    assert r1 != verifier.verify_jwt(token(sub="other"), NOW)
+    assert r1 != verifier.verify_jwt(t, NOW + 7200)
+    k = verifier.verify_api_key(API_KEY, NOW)
+    assert k == verifier.verify_api_key(API_KEY, NOW + 1) and hash(k) is not None
+
+
+def test_a_verifier_cannot_be_copied_or_pickled(verifier):
+    # A copy owned the same native handle: the second free (or a verify
+    # after the first) crashed the process (an audit's finding).
+    for make_copy in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="share it|pickled"):
+            make_copy(verifier)
+    assert verifier.verify_jwt(token(), NOW).ok
+
+
 def test_accepts_str_and_bytes(verifier):
     t = token()
     assert verifier.verify_jwt(t.encode(), NOW).ok
@@ -126,6 +149,16 @@ def test_usage_errors(verifier):
         verifier.verify_jwt(token(), math.inf)
     with pytest.raises(TypeError):
         verifier.verify_jwt(token(), "tomorrow")
+    # Past a double's range: ValueError everywhere, not OverflowError; text
+    # is refused everywhere, not read as a number on some paths.
+    for call in (lambda now: verifier.verify_jwt(token(), now),
+                 lambda now: verifier.verify_authorization("Bearer x.y.z", now),
+                 lambda now: verifier.revoke_jti("j", now=now),
+                 lambda now: verifier.revoke_jti("j", until=now)):
+        with pytest.raises(ValueError):
+            call(10**400)
+        with pytest.raises(TypeError):
+            call("1700000000")
     verifier.close()
     with pytest.raises(ValueError, match="closed"):
         verifier.verify_jwt(token(), NOW)

@@ -145,6 +145,21 @@ def test_wsgi_single_bearer_kind(verifier):
         WsgiMiddleware(wsgi_app, verifier, kinds=["nope"])
 
 
+def test_realm_and_scopes_must_fit_a_header(verifier):
+    # A realm ASGI cannot encode (Latin-1) failed every 401 with an
+    # exception; a CR LF split a WSGI header (an audit's finding).
+    for realm in ("Zürich €", "api\r\nSet-Cookie: x=1", "tab\there"):
+        for cls in (WsgiMiddleware, AsgiMiddleware):
+            with pytest.raises(ValueError, match="realm"):
+                cls(wsgi_app, verifier, realm=realm)
+    for scope in ("two words", 'quo"te', "", "back\\slash", "é"):
+        with pytest.raises(ValueError, match="scope token"):
+            WsgiMiddleware(wsgi_app, verifier, required_scopes=[scope])
+    ok = WsgiMiddleware(wsgi_app, verifier, realm="Zürich", required_scopes=["orders:read"], clock=CLOCK)
+    status, headers, _ = wsgi_call(ok)
+    assert status == 401 and values(headers, "WWW-Authenticate") == ['Bearer realm="Zürich"']
+
+
 def test_wsgi_exempt(verifier):
     app = WsgiMiddleware(lambda e, s: (s("204 No Content", []), [b""])[1], verifier,
                          exempt=lambda environ: environ["PATH_INFO"] == "/healthz")

@@ -240,6 +240,25 @@ class Result(tuple):
     def __reduce__(self) -> Any:
         return (_rebuild, (tuple(self),))
 
+    # Equal by what it shows: the lazily filled cache it also holds made
+    # two results of one token unequal once one had been read, and every
+    # JWT result unhashable.
+    def _shown(self) -> tuple:
+        return tuple.__getitem__(self, slice(0, 6)) + (self.scopes,) + tuple.__getitem__(self, slice(7, 9))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Result):
+            return self._shown() == other._shown()
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, Result):
+            return self._shown() != other._shown()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._shown())
+
     def __copy__(self) -> "Result":
         return self
 
@@ -433,10 +452,16 @@ def _as_json(value: Any, what: str) -> bytes:
 def _time(now: Any, what: str = "now") -> float:
     if now is None:
         return 0.0
+    # Text is no time, whatever float() makes of it: the verify calls
+    # refuse it (ctypes does), and so does every other call.
+    if isinstance(now, (str, bytes, bytearray)):
+        raise TypeError("%s must be a number of seconds or None" % what)
     try:
         t = float(now)
     except (TypeError, ValueError):
         raise TypeError("%s must be a number of seconds or None" % what) from None
+    except OverflowError:  # an int past a double's range (10**400)
+        raise ValueError("%s must be finite" % what) from None
     if not math.isfinite(t):
         raise ValueError("%s must be finite" % what)
     return t
@@ -500,6 +525,17 @@ class Verifier:
 
     def __init__(self) -> None:
         raise TypeError("use Verifier.from_file(path) or Verifier.from_config(config)")
+
+    # It owns a native handle: a copy would free it twice (and verify with
+    # it after the first free). Share the one object; it is thread-safe.
+    def __copy__(self) -> "Verifier":
+        raise TypeError("a Verifier cannot be copied: share it (it is thread-safe)")
+
+    def __deepcopy__(self, memo: Any) -> "Verifier":
+        raise TypeError("a Verifier cannot be copied: share it (it is thread-safe)")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("a Verifier cannot be pickled: load the config in the other process")
 
     @classmethod
     def _wrap(cls, handle: int) -> "Verifier":
@@ -583,7 +619,7 @@ class Verifier:
             slot = _new_slot()
         try:
             code = _verify_jwt(self._hp, token, len(token), now or 0.0, slot.ptr)  # type: ignore[arg-type]
-        except ctypes.ArgumentError:
+        except (ctypes.ArgumentError, OverflowError):
             raise self._bad_args(now) from None
         if code == 0:
             return _accepted(slot, token, False)  # type: ignore[arg-type]
@@ -599,7 +635,7 @@ class Verifier:
             slot = _new_slot()
         try:
             code = _verify_api_key(self._hp, key, len(key), now or 0.0, slot.ptr)  # type: ignore[arg-type]
-        except ctypes.ArgumentError:
+        except (ctypes.ArgumentError, OverflowError):
             raise self._bad_args(now) from None
         if code == 0:
             return _accepted(slot, None, False)
@@ -621,7 +657,7 @@ class Verifier:
             code = _verify_basic(
                 self._hp, user, len(user), password, len(password), now or 0.0, slot.ptr  # type: ignore[arg-type]
             )
-        except ctypes.ArgumentError:
+        except (ctypes.ArgumentError, OverflowError):
             raise self._bad_args(now) from None
         if code == 0:
             return _accepted(slot, None, False)
@@ -638,7 +674,7 @@ class Verifier:
             slot = _new_slot()
         try:
             code = _verify_authorization(self._hp, value, len(value), now or 0.0, slot.ptr)  # type: ignore[arg-type]
-        except ctypes.ArgumentError:
+        except (ctypes.ArgumentError, OverflowError):
             raise self._bad_args(now) from None
         if code == 0:
             return _accepted(slot, value, True)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ Statuses and headers are those of warden's nginx module
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, List, Optional, Tuple
 
 from ._core import Result, Verifier
@@ -30,6 +31,10 @@ from ._core import Result, Verifier
 Headers = List[Tuple[str, str]]
 
 KIND_NAMES = ("jwt", "api_key", "basic")
+#: A realm: printable Latin-1 (a quoted-string's qdtext and obs-text, RFC 7230).
+_REALM_OK = re.compile(r"[\x20-\x7e\xa0-\xff]*")
+#: A scope token: 1*NQCHAR (RFC 6749 section 3.3).
+_SCOPE_OK = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 def quote(value: str) -> str:
@@ -75,9 +80,18 @@ class Gate:
         kinds = frozenset(kinds)
         if not kinds or not kinds <= set(KIND_NAMES):
             raise ValueError("kinds must be a non-empty subset of %s" % (KIND_NAMES,))
+        required_scopes = tuple(required_scopes)
+        # Both go into WWW-Authenticate headers: refused here rather than
+        # failing every 401 (ASGI encodes headers as Latin-1) or splitting
+        # the header (a CR LF in a WSGI header value).
+        if not isinstance(realm, str) or not _REALM_OK.fullmatch(realm):
+            raise ValueError("realm must be Latin-1 text without control characters")
+        for sc in required_scopes:
+            if not isinstance(sc, str) or not _SCOPE_OK.fullmatch(sc):
+                raise ValueError("required scope %r is not a scope token (RFC 6749 section 3.3)" % (sc,))
         self.verifier = verifier
         self.realm = realm
-        self.required_scopes = tuple(required_scopes)
+        self.required_scopes = required_scopes
         self.kinds = kinds
         self.clock = clock
         r = quote(realm)
