@@ -51,6 +51,10 @@ func FromContext(ctx context.Context) (*Result, bool) {
 //     error="insufficient_scope", scope="<required>" (no challenge for Basic);
 //   - several Authorization headers: 400, error="invalid_request";
 //   - a failed call (closed verifier, warden bug): 500.
+//
+// It panics on a configuration it cannot answer with: no accepted kind, a
+// realm with a control character, a required scope that is not an RFC 6749
+// scope token.
 func Middleware(v *Verifier, cfg MiddlewareConfig, next http.Handler) http.Handler {
 	realm := cfg.Realm
 	if realm == "" {
@@ -73,6 +77,20 @@ func Middleware(v *Verifier, cfg MiddlewareConfig, next http.Handler) http.Handl
 			m.kinds |= 1 << k
 		}
 	}
+	// Mistakes in the configuration panic here, once, as Python's
+	// middlewares raise when made: with no kind every request got a 401
+	// without a challenge (RFC 7235 §3.1 wants one).
+	if m.kinds == 0 {
+		panic("warden: MiddlewareConfig.Kinds holds none of KindJWT, KindAPIKey, KindBasic")
+	}
+	if !realmOK(realm) {
+		panic("warden: MiddlewareConfig.Realm has a control character")
+	}
+	for _, sc := range cfg.RequiredScopes {
+		if !scopeTokenOK(sc) {
+			panic("warden: required scope " + strconv.Quote(sc) + " is not a scope token (RFC 6749 §3.3)")
+		}
+	}
 	m.forbidden = m.bearer + `, error="insufficient_scope", scope=` + quote(strings.Join(cfg.RequiredScopes, " "))
 	return m
 }
@@ -86,6 +104,27 @@ type middleware struct {
 }
 
 func (m *middleware) accepts(k Kind) bool { return m.kinds&(1<<k) != 0 }
+
+// realmOK: no control characters (a header value may carry the rest).
+func realmOK(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// scopeTokenOK: 1*NQCHAR (RFC 6749 §3.3).
+func scopeTokenOK(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
+			return false
+		}
+	}
+	return s != ""
+}
 
 func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`

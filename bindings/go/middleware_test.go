@@ -148,3 +148,30 @@ func TestMiddlewareSingleBearerKind(t *testing.T) {
 		t.Fatalf("bearer to a basic-only location: %d %v", w.Code, got)
 	}
 }
+
+// A configuration the middleware cannot answer with panics when it is made
+// (Python's middlewares raise ValueError): with no kind, every request got
+// a 401 without any challenge (RFC 7235 §3.1); found by an audit.
+func TestMiddlewareRefusesConfigsItCannotAnswerWith(t *testing.T) {
+	v := newVerifier(t)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for name, cfg := range map[string]MiddlewareConfig{
+		"no kind":           {Kinds: []Kind{}},
+		"no accepted kind":  {Kinds: []Kind{KindNone}},
+		"CR LF in realm":    {Realm: "api\r\nSet-Cookie: x=1"},
+		"scope with space":  {RequiredScopes: []string{"two words"}},
+		"scope with quote":  {RequiredScopes: []string{`a"b`}},
+		"empty scope token": {RequiredScopes: []string{""}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Middleware did not panic", name)
+				}
+			}()
+			Middleware(v, cfg, next)
+		}()
+	}
+	// Well-formed ones are taken (a UTF-8 realm included).
+	Middleware(v, MiddlewareConfig{Realm: "Zürich", RequiredScopes: []string{"orders:read"}, Kinds: []Kind{KindBasic}}, next)
+}
