@@ -373,6 +373,21 @@ fn with_several_issuers_alg_none_is_unsupported_whatever_the_issuer() {
         let none = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(&claims.to_string()));
         assert_eq!(code(&v, &none, NOW), want, "alg none, iss {iss:?}");
     }
+    // An alg warden supports but no profile has a key for is the same
+    // (SPEC §5: no configured key pinned to it); it was bad_issuer for an
+    // unknown or missing iss (found by an audit).
+    for iss in [Some("https://a"), Some("https://nobody"), None] {
+        let mut claims = json!({"sub": "s", "exp": NOW + 60.0});
+        if let Some(i) = iss {
+            claims["iss"] = json!(i);
+        }
+        let header = json!({"alg": "HS384", "kid": "a"}).to_string();
+        assert_eq!(
+            code(&v, &a.sign_text(&header, &claims.to_string()), NOW),
+            Code::UnsupportedAlg,
+            "HS384, iss {iss:?}"
+        );
+    }
     // A supported alg with an unknown issuer is still bad_issuer.
     let t = a.sign(&json!({"sub": "s", "iss": "https://nobody", "exp": NOW + 60.0}));
     assert_eq!(code(&v, &t, NOW), Code::BadIssuer);

@@ -118,6 +118,11 @@ fn cold<'s>(
     // whatever the issuer: SPEC §3 puts it before the claim checks, which
     // with several profiles start here (the issuer picks the keys).
     let alg = header_alg(&p).ok_or(Code::UnsupportedAlg)?;
+    // Likewise an alg no profile has a key for, before the issuer picks
+    // one (with one profile its key selection says so).
+    if snap.profiles.len() > 1 && !snap.profiles.iter().any(|pr| pr.keys.pins(alg)) {
+        return Err(Code::UnsupportedAlg);
+    }
     let (profile_index, profile) = select_profile(snap, &p)?;
     if token.len() > profile.max_token_bytes {
         return Err(Code::TooLarge);

@@ -284,6 +284,12 @@ impl KeySet {
         self.keys.len()
     }
 
+    /// Is any key of the set pinned to `alg`?
+    #[inline]
+    pub fn pins(&self, alg: Alg) -> bool {
+        !self.by_alg[alg.index()].is_empty()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
