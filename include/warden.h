@@ -303,9 +303,10 @@ typedef struct warden_str {
 } warden_str;
 
 // A log sink for events that happen off the verification path: remote JWK
-// Set fetches (success at `WARDEN_LOG_INFO`, a failure that keeps the last
-// good key set at `WARDEN_LOG_WARN`, a fetched set that conflicts with the
-// config at `WARDEN_LOG_ERROR`).
+// Set fetches (success at `WARDEN_LOG_INFO`; at `WARDEN_LOG_WARN` a failure
+// that keeps the last good key set, one that refuses a reload, fetched keys
+// skipped as unusable, fetched keys a configured key of the same kid and
+// alg shadows).
 //
 // `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
 // the call. It names the source and the reason; it never contains a
@@ -546,12 +547,26 @@ uint32_t warden_verifier_reload_from_json(const struct warden_verifier *v,
 // Replace the JWT key set with the RFC 7517 JWK Set `(json, len)`
 // (`{"keys": [...]}`), keeping the policy and everything else. Every key is
 // validated first: on `WARDEN_CODE_CONFIG` nothing changed and
-// `warden_verifier_last_error` tells which key is wrong. A later reload
-// replaces these keys with the config's. Results and threads as
+// `warden_verifier_last_error` tells why (a key that is wrong; with
+// several issuer profiles, that the profile must be named: use
+// `warden_verifier_set_jwks_for`). A later reload replaces these keys
+// with the config's. Results and threads as
 // `warden_verifier_reload_from_json`.
 uint32_t warden_verifier_set_jwks(const struct warden_verifier *v,
                                   const uint8_t *json,
                                   size_t len);
+
+// `warden_verifier_set_jwks` for the issuer profile whose `issuer` list
+// holds `(issuer, issuer_len)` (UTF-8), when `jwt` is a list of profiles:
+// its configured keys are replaced, the other profiles' are kept.
+// `WARDEN_CODE_CONFIG` also when no profile has that issuer;
+// `WARDEN_CODE_INVALID_ARGUMENT` also when `issuer` is NULL with a
+// non-zero length or not UTF-8. Otherwise as `warden_verifier_set_jwks`.
+uint32_t warden_verifier_set_jwks_for(const struct warden_verifier *v,
+                                      const char *issuer,
+                                      size_t issuer_len,
+                                      const uint8_t *json,
+                                      size_t len);
 
 // Install (or, with `f == NULL`, remove) the verifier's log sink. `user_data`
 // is passed back to every call and must stay valid until the logger is

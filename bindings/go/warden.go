@@ -370,6 +370,15 @@ func (v *Verifier) SetJWKS(jwks []byte) error {
 	return v.status(C.warden_verifier_set_jwks(v.h, u8(jwks), C.size_t(len(jwks))))
 }
 
+// SetJWKSFor is SetJWKS for the issuer profile whose issuer list holds
+// issuer, when the config has several profiles.
+func (v *Verifier) SetJWKSFor(issuer string, jwks []byte) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	iss := (*C.char)(unsafe.Pointer(unsafe.StringData(issuer)))
+	return v.status(C.warden_verifier_set_jwks_for(v.h, iss, C.size_t(len(issuer)), u8(jwks), C.size_t(len(jwks))))
+}
+
 // PauseRefresh stops refreshing remote key sets (jwks_uri, discovery) in
 // the background, returning once the refresher has exited (after at most
 // the fetch in progress): for a process that should make no requests of

@@ -500,3 +500,30 @@ func TestRetryAfterSaturates(t *testing.T) {
 		}
 	}
 }
+
+// With several issuer profiles a pushed key set names its profile.
+func TestSetJWKSForOneOfSeveralProfiles(t *testing.T) {
+	v, err := OpenConfig(mustJSON(map[string]any{"jwt": []any{
+		map[string]any{"issuer": "https://a", "jwks": map[string]any{"keys": []any{}}},
+		map[string]any{"issuer": "https://b", "jwks": map[string]any{"keys": []any{}}},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	other := []byte("other-secret-other-secret-32byte")
+	keys := mustJSON(map[string]any{"keys": []any{map[string]any{"kty": "oct", "kid": "hs", "alg": "HS256", "k": b64u(other)}}})
+	tok := hs256(map[string]any{"sub": "u", "iss": "https://b", "exp": 1_700_000_005}, "hs", other)
+	if err := v.SetJWKS(keys); err == nil || !strings.Contains(v.LastError(), "name the issuer") {
+		t.Fatalf("SetJWKS with several profiles: %v", err)
+	}
+	if err := v.SetJWKSFor("https://b", keys); err != nil {
+		t.Fatal(err)
+	}
+	if r := v.VerifyJWTAt(tok, unix(1_700_000_000)); !r.OK() {
+		t.Fatal(r.Code)
+	}
+	if err := v.SetJWKSFor("https://nobody", keys); err == nil || !strings.Contains(v.LastError(), "nobody") {
+		t.Fatalf("unknown issuer: %v", err)
+	}
+}

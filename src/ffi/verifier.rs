@@ -248,8 +248,10 @@ pub unsafe extern "C" fn warden_verifier_reload_from_json(
 /// Replace the JWT key set with the RFC 7517 JWK Set `(json, len)`
 /// (`{"keys": [...]}`), keeping the policy and everything else. Every key is
 /// validated first: on `WARDEN_CODE_CONFIG` nothing changed and
-/// `warden_verifier_last_error` tells which key is wrong. A later reload
-/// replaces these keys with the config's. Results and threads as
+/// `warden_verifier_last_error` tells why (a key that is wrong; with
+/// several issuer profiles, that the profile must be named: use
+/// `warden_verifier_set_jwks_for`). A later reload replaces these keys
+/// with the config's. Results and threads as
 /// `warden_verifier_reload_from_json`.
 #[no_mangle]
 pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, json: *const u8, len: usize) -> u32 {
@@ -262,10 +264,35 @@ pub unsafe extern "C" fn warden_verifier_set_jwks(v: *const warden_verifier, jso
     })
 }
 
+/// `warden_verifier_set_jwks` for the issuer profile whose `issuer` list
+/// holds `(issuer, issuer_len)` (UTF-8), when `jwt` is a list of profiles:
+/// its configured keys are replaced, the other profiles' are kept.
+/// `WARDEN_CODE_CONFIG` also when no profile has that issuer;
+/// `WARDEN_CODE_INVALID_ARGUMENT` also when `issuer` is NULL with a
+/// non-zero length or not UTF-8. Otherwise as `warden_verifier_set_jwks`.
+#[no_mangle]
+pub unsafe extern "C" fn warden_verifier_set_jwks_for(
+    v: *const warden_verifier,
+    issuer: *const c_char,
+    issuer_len: usize,
+    json: *const u8,
+    len: usize,
+) -> u32 {
+    guard_logging(|| {
+        status((|| {
+            let v = verifier(v)?;
+            let iss = utf8(issuer as *const u8, issuer_len)?;
+            let j = bytes(json, len)?;
+            Ok(v.outcome(v.inner.set_jwks_for(iss, j)))
+        })())
+    })
+}
+
 /// A log sink for events that happen off the verification path: remote JWK
-/// Set fetches (success at `WARDEN_LOG_INFO`, a failure that keeps the last
-/// good key set at `WARDEN_LOG_WARN`, a fetched set that conflicts with the
-/// config at `WARDEN_LOG_ERROR`).
+/// Set fetches (success at `WARDEN_LOG_INFO`; at `WARDEN_LOG_WARN` a failure
+/// that keeps the last good key set, one that refuses a reload, fetched keys
+/// skipped as unusable, fetched keys a configured key of the same kid and
+/// alg shadows).
 ///
 /// `msg` is UTF-8, `msg_len` bytes, not NUL-terminated, and valid only during
 /// the call. It names the source and the reason; it never contains a

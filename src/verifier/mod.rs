@@ -313,7 +313,12 @@ impl Verifier {
         let cur = self.inner.snapshot();
         let i = match issuer {
             None if cur.profiles.len() <= 1 => 0,
-            None => return Err(err("jwt", "several issuer profiles: name the issuer (set_jwks_for)".into())),
+            None => {
+                return Err(err(
+                    "jwt",
+                    "several issuer profiles: name the issuer (set_jwks_for; in C warden_verifier_set_jwks_for)".into(),
+                ))
+            }
             Some(iss) => cur
                 .profiles
                 .iter()

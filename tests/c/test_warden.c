@@ -553,6 +553,31 @@ static void test_revocation(void) {
     warden_verifier_free(v);
 }
 
+/* With several issuer profiles a pushed key set names its profile (there
+ * was no way to from C, Python or Go). */
+static void test_set_jwks_for_one_of_several_profiles(void) {
+    static const char cfg[] = "{\"jwt\": [{\"issuer\": \"https://a\", \"jwks\": {\"keys\": []}}, "
+                              "{\"issuer\": \"https://b\", \"jwks\": {\"keys\": []}}]}";
+    warden_verifier *v = NULL;
+    char err[256];
+    uint64_t swaps = 0;
+    CHECK_CODE(warden_verifier_new_from_json((const uint8_t *)cfg, strlen(cfg), &v, err, sizeof err), WARDEN_CODE_OK);
+    CHECK_CODE(warden_verifier_set_jwks(v, BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_CONFIG);
+    CHECK(warden_verifier_last_error(v, err, sizeof err, NULL) == WARDEN_CODE_OK &&
+          strstr(err, "warden_verifier_set_jwks_for") != NULL);
+    CHECK_CODE(warden_verifier_set_jwks_for(v, TEXT("https://b"), BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_OK);
+    CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_KEY_SET_SWAP, &swaps), WARDEN_CODE_OK);
+    CHECK(swaps == 1);
+    CHECK_CODE(warden_verifier_set_jwks_for(v, TEXT("https://nobody"), BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_CONFIG);
+    CHECK(warden_verifier_last_error(v, err, sizeof err, NULL) == WARDEN_CODE_OK && strstr(err, "nobody") != NULL);
+    CHECK_CODE(warden_verifier_set_jwks_for(v, TEXT("https://a"), BYTES(FX_JWKS_SHORT_JSON)), WARDEN_CODE_CONFIG);
+    CHECK_CODE(warden_verifier_set_jwks_for(v, NULL, 3, BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_verifier_set_jwks_for(v, "\xff", 1, BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_KEY_SET_SWAP, &swaps), WARDEN_CODE_OK);
+    CHECK(swaps == 1);
+    warden_verifier_free(v);
+}
+
 static void test_reload_and_keys(void) {
     warden_verifier *v = from_file("config_a.json");
     warden_result r;
@@ -636,6 +661,7 @@ static void test_reload_and_keys(void) {
     CHECK_CODE(warden_verifier_reload_from_json(v, NULL, 2), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_verifier_set_jwks(NULL, BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_INVALID_ARGUMENT);
     CHECK_CODE(warden_verifier_set_jwks(v, NULL, 9), WARDEN_CODE_INVALID_ARGUMENT);
+    CHECK_CODE(warden_verifier_set_jwks_for(NULL, TEXT("a"), BYTES(FX_JWKS_K1_K3_JSON)), WARDEN_CODE_INVALID_ARGUMENT);
 
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_RELOAD, &reloads), WARDEN_CODE_OK);
     CHECK_CODE(warden_stats_counter(v, WARDEN_COUNTER_RELOAD_FAILURE, &failures), WARDEN_CODE_OK);
@@ -924,6 +950,7 @@ int main(int argc, char **argv) {
     test_api_key_basic_authorization();
     test_revocation();
     test_reload_and_keys();
+    test_set_jwks_for_one_of_several_profiles();
     test_stats();
     test_logger();
     test_logger_frees_its_verifier_inside_a_reload();

@@ -209,6 +209,25 @@ def test_revocation(verifier):
     assert not verifier.unrevoke_api_key_id("key-1")
 
 
+def test_set_jwks_for_one_of_several_profiles():
+    other = b"o" * 32
+    v = warden.Verifier.from_config({"jwt": [
+        {"issuer": "https://a", "jwks": {"keys": []}},
+        {"issuer": "https://b", "jwks": {"keys": []}},
+    ]})
+    t = hs256({"sub": "u", "iss": "https://b", "exp": NOW + 5}, secret=other)
+    assert v.verify_jwt(t, NOW).code == "unsupported_alg"
+    keys = {"keys": [{"kty": "oct", "kid": "hs", "alg": "HS256", "k": b64u(other)}]}
+    with pytest.raises(warden.ConfigError, match="name the issuer"):
+        v.set_jwks(keys)
+    v.set_jwks(keys, issuer="https://b")
+    assert v.verify_jwt(t, NOW).ok
+    assert v.verify_jwt(hs256({"sub": "u", "iss": "https://a", "exp": NOW + 5}, secret=other), NOW).code == "unsupported_alg"
+    with pytest.raises(warden.ConfigError, match="nobody"):
+        v.set_jwks(keys, issuer="https://nobody")
+    v.close()
+
+
 def test_reload_and_jwks(tmp_path, config):
     p = tmp_path / "config.json"
     p.write_text(json.dumps(config))

@@ -717,10 +717,15 @@ class Verifier:
         text = _as_json(config, "config")
         self._check(_n.verifier_reload_from_json(self._handle(), text, len(text)))
 
-    def set_jwks(self, jwks: Union[Mapping[str, Any], str, bytes]) -> None:
-        """Replace the JWT key set with a JWK Set (``{"keys": [...]}``), keeping the policy."""
+    def set_jwks(self, jwks: Union[Mapping[str, Any], str, bytes], issuer: Optional[str] = None) -> None:
+        """Replace the JWT key set with a JWK Set (``{"keys": [...]}``), keeping the policy.
+        With several issuer profiles, ``issuer`` names the profile whose keys are replaced."""
         text = _as_json(jwks, "jwks")
-        self._check(_n.verifier_set_jwks(self._handle(), text, len(text)))
+        if issuer is None:
+            self._check(_n.verifier_set_jwks(self._handle(), text, len(text)))
+        else:
+            iss = _as_bytes(issuer, "issuer")
+            self._check(_n.verifier_set_jwks_for(self._handle(), iss, len(iss), text, len(text)))
 
     def pause_refresh(self) -> None:
         """Stop refreshing remote key sets in the background in this process

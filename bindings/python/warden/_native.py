@@ -135,6 +135,7 @@ verifier_reload = _fn("warden_verifier_reload", c_uint32, _P)
 verifier_reload_from_file = _fn("warden_verifier_reload_from_file", c_uint32, _P, c_char_p, c_size_t)
 verifier_reload_from_json = _fn("warden_verifier_reload_from_json", c_uint32, _P, _u8p, c_size_t)
 verifier_set_jwks = _fn("warden_verifier_set_jwks", c_uint32, _P, _u8p, c_size_t)
+verifier_set_jwks_for = _fn("warden_verifier_set_jwks_for", c_uint32, _P, c_char_p, c_size_t, _u8p, c_size_t)
 verifier_last_error = _fn("warden_verifier_last_error", c_uint32, _P, c_char_p, c_size_t, _size_p)
 
 revoke_jti = _fn("warden_revoke_jti", c_uint32, _P, c_char_p, c_size_t, c_double, c_double)
