@@ -181,7 +181,7 @@ enum warden_counter
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // A JWT with an asymmetric signature was found in the verified-token cache.
+  // A JWT was found in the verified-token cache (every algorithm).
   WARDEN_COUNTER_TOKEN_CACHE_HIT = 0,
   // ... and was not.
   WARDEN_COUNTER_TOKEN_CACHE_MISS = 1,
@@ -800,9 +800,10 @@ uint32_t warden_verify_api_key(const struct warden_verifier *v,
                                struct warden_result *out);
 
 // Verify a Basic user `(user, user_len)` and password `(pass, pass_len)`,
-// compared as raw octets (RFC 7617; no normalization, any bytes allowed).
-// Everything else as `warden_verify_jwt`; rejections are
-// `WARDEN_CODE_TOO_LARGE`, `WARDEN_CODE_BAD_CREDENTIALS`,
+// compared as raw octets (RFC 7617; no normalization). Everything else as
+// `warden_verify_jwt`; rejections are `WARDEN_CODE_TOO_LARGE`,
+// `WARDEN_CODE_MALFORMED` (a control character, below 0x20 or 0x7f, in
+// either: RFC 7617 §2 forbids them), `WARDEN_CODE_BAD_CREDENTIALS`,
 // `WARDEN_CODE_RATE_LIMITED` (failure budget spent; checked before the
 // password). A password check can take tens of milliseconds (PBKDF2,
 // bcrypt) unless the verified-credential cache holds the pair.

@@ -10,7 +10,8 @@ const USAGE: &str = "usage:
       prints one JSON object; exit 0 accepted, 1 rejected, 2 unusable command or config
   warden inspect TOKEN
       decodes a JWT's header and payload WITHOUT verifying anything
-  warden keygen --prefix P [--id ID] [--owner NAME] [--scopes a,b] [--not-after UNIX_SECONDS]
+  warden keygen --prefix P [--id ID] [--owner NAME] [--scopes a,b] [--not-before UNIX_SECONDS]
+                [--not-after UNIX_SECONDS]
       prints a new API key and the config entry for it
   warden hash-password [--iterations N]
       reads a password on stdin, prints a PHC PBKDF2-SHA256 hash

@@ -129,7 +129,7 @@ pub enum warden_kind {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum warden_counter {
-    /// A JWT with an asymmetric signature was found in the verified-token cache.
+    /// A JWT was found in the verified-token cache (every algorithm).
     TokenCacheHit = 0,
     /// ... and was not.
     TokenCacheMiss = 1,

@@ -143,9 +143,10 @@ pub unsafe extern "C" fn warden_verify_api_key(
 }
 
 /// Verify a Basic user `(user, user_len)` and password `(pass, pass_len)`,
-/// compared as raw octets (RFC 7617; no normalization, any bytes allowed).
-/// Everything else as `warden_verify_jwt`; rejections are
-/// `WARDEN_CODE_TOO_LARGE`, `WARDEN_CODE_BAD_CREDENTIALS`,
+/// compared as raw octets (RFC 7617; no normalization). Everything else as
+/// `warden_verify_jwt`; rejections are `WARDEN_CODE_TOO_LARGE`,
+/// `WARDEN_CODE_MALFORMED` (a control character, below 0x20 or 0x7f, in
+/// either: RFC 7617 §2 forbids them), `WARDEN_CODE_BAD_CREDENTIALS`,
 /// `WARDEN_CODE_RATE_LIMITED` (failure budget spent; checked before the
 /// password). A password check can take tens of milliseconds (PBKDF2,
 /// bcrypt) unless the verified-credential cache holds the pair.
