@@ -14,11 +14,14 @@ import (
 )
 
 // SetLogger sets where warden's remote key-set events go (configs with
-// jwks_uri or discovery only): a failed fetch (the last good key set keeps serving)
-// at slog.LevelWarn, a fetched set that conflicts with the config at
-// slog.LevelError, a successful fetch at slog.LevelInfo. nil (the default)
-// means slog.Default() at the time of the event. The first fetch happens in
-// Open / OpenConfig; later ones on warden's refresher thread.
+// jwks_uri or discovery only): at slog.LevelWarn a failed fetch (the last
+// good key set keeps serving, or a reload is refused), keys skipped as
+// unusable, fetched keys a configured key shadows; a successful fetch at
+// slog.LevelInfo. nil (the default) means slog.Default() at the time of the
+// event. The first fetch happens in Open / OpenConfig, a reload's in Reload*;
+// later ones on warden's refresher thread. A handler must not call the
+// Verifier's methods: inside Reload* it runs under the Verifier's read lock,
+// which a Close waiting meanwhile would deadlock.
 func SetLogger(l *slog.Logger) { logger.Store(l) }
 
 var logger atomic.Pointer[slog.Logger]

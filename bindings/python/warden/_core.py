@@ -472,9 +472,10 @@ def _time(now: Any, what: str = "now") -> float:
 
 
 #: Where warden's remote key-set events go (``jwks_uri``/``discovery``
-#: configs only): a failed fetch (the last good key set keeps serving) at
-#: WARNING, a fetched set that conflicts with the config at ERROR, a
-#: successful one at INFO. Configure it like any library's logger.
+#: configs only): at WARNING a failed fetch (the last good key set keeps
+#: serving, or a reload is refused), keys skipped as unusable, fetched keys a
+#: configured key shadows; a successful fetch at INFO. Configure it like any
+#: library's logger.
 logger = logging.getLogger("warden")
 _LEVELS = {_n.LOG_INFO: logging.INFO, _n.LOG_WARN: logging.WARNING, _n.LOG_ERROR: logging.ERROR}
 
