@@ -204,7 +204,7 @@ impl Blocklist {
         self.top.api_key_revoked(id) || self.base.api_key_revoked(id)
     }
 
-    /// A copy with `t` added (see [`Blocklist::add`]), and with jti entries
+    /// A copy with `t` added (as `Blocklist::add` adds it), and with jti entries
     /// whose `until` is not after `expired_by` dropped from the small layer
     /// (from the large one when the two next merge).
     pub fn with(&self, t: Target, expired_by: f64) -> Blocklist {
