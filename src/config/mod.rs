@@ -225,7 +225,11 @@ impl Snapshot {
             if p.remote.as_ref().is_some_and(|r| r.id() == id) {
                 let (keys, shadowed) = KeySet::merged(&p.static_keys, remote);
                 p.keys = Arc::new(keys);
-                all.extend(shadowed.into_iter().filter(|x| !all.contains(x)).collect::<Vec<_>>());
+                for x in shadowed {
+                    if !all.contains(&x) {
+                        all.push(x);
+                    }
+                }
             }
         }
         (s, all)
